@@ -1,0 +1,1 @@
+"""Minqing (民情): grievance, petition and dispute resolution."""

@@ -1,0 +1,145 @@
+"""Jurisdiction: which units a user may see, and which they may act on.
+
+This module is the single answer to that question. Every read of cases (and of
+anything hanging off a unit) filters through a `Remit`, so a missing filter
+cannot leak another unit's data.
+
+Rules:
+- county-wide roles (dispatcher, county manager, inspector) reach the whole county
+  their membership sits in, even when held at a centre office;
+- handlers and unit managers reach their unit and everything below it (a township
+  includes its villages);
+- informants read their own village; what they filed is a case-level rule;
+- inspectors read but never act; administrators (三员) reach no cases at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from minqing.accounts.models import (
+    ADMIN_ROLES,
+    COUNTY_WIDE_ROLES,
+    READ_ONLY_ROLES,
+    Membership,
+    Role,
+)
+from minqing.orgs.models import OrgUnit, UnitKind
+
+_CACHE_ATTR = "_minqing_remit"
+
+
+def _collapse(paths: set[str]) -> tuple[str, ...]:
+    """Drop paths already covered by a shorter one, so filters stay small."""
+    kept: list[str] = []
+    for path in sorted(paths, key=len):
+        if not any(path.startswith(prefix) for prefix in kept):
+            kept.append(path)
+    return tuple(sorted(kept))
+
+
+@dataclass(frozen=True)
+class Remit:
+    read_paths: tuple[str, ...] = ()
+    act_paths: tuple[str, ...] = ()
+    roles: frozenset[str] = field(default_factory=frozenset)
+    roles_by_unit: tuple[tuple[str, str], ...] = ()  # (unit path, role)
+
+    def can_read_path(self, path: str) -> bool:
+        return any(path.startswith(prefix) for prefix in self.read_paths)
+
+    def can_act_path(self, path: str) -> bool:
+        return any(path.startswith(prefix) for prefix in self.act_paths)
+
+    def can_see(self, unit: OrgUnit) -> bool:
+        return self.can_read_path(unit.path)
+
+    def can_act_on(self, unit: OrgUnit) -> bool:
+        return self.can_act_path(unit.path)
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+    def roles_at(self, unit: OrgUnit) -> set[str]:
+        """Roles that apply to `unit`: held at it or at a unit above it."""
+        return {role for path, role in self.roles_by_unit if unit.path.startswith(path)}
+
+    def unit_filter(self, lookup: str, *, acting: bool = False) -> Q:
+        """A Q restricting the OrgUnit reached by `lookup` ("" for OrgUnit itself) to this remit."""
+        paths = self.act_paths if acting else self.read_paths
+        if not paths:
+            return Q(pk__in=[])
+        field_name = f"{lookup}__path__startswith" if lookup else "path__startswith"
+        query = Q()
+        for path in paths:
+            query |= Q(**{field_name: path})
+        return query
+
+
+NO_REMIT = Remit()
+
+
+def _reach_of(membership: Membership) -> str:
+    """Path prefix a membership reaches."""
+    unit = membership.unit
+    if membership.role in COUNTY_WIDE_ROLES and unit.kind == UnitKind.OFFICE and unit.parent is not None:
+        return unit.parent.path
+    return unit.path
+
+
+def remit_from_memberships(memberships: list[Membership]) -> Remit:
+    read: set[str] = set()
+    act: set[str] = set()
+    roles: set[str] = set()
+    by_unit: set[tuple[str, str]] = set()
+    for membership in memberships:
+        if not membership.unit.active:
+            continue
+        roles.add(membership.role)
+        if membership.role in ADMIN_ROLES:
+            continue
+        reach = _reach_of(membership)
+        by_unit.add((reach, membership.role))
+        read.add(reach)
+        if membership.role not in READ_ONLY_ROLES and membership.role != Role.INFORMANT:
+            act.add(reach)
+    return Remit(
+        read_paths=_collapse(read),
+        act_paths=_collapse(act),
+        roles=frozenset(roles),
+        roles_by_unit=tuple(sorted(by_unit)),
+    )
+
+
+def remit_for(user) -> Remit:
+    """The user's remit, computed once per user object (i.e. once per request)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NO_REMIT
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        memberships = list(Membership.objects.filter(user=user).select_related("unit", "unit__parent"))
+        cached = remit_from_memberships(memberships)
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def forget_remit(user) -> None:
+    """Call after changing a user's memberships within the same request."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def _units(user, *, acting: bool):
+    return OrgUnit.objects.filter(remit_for(user).unit_filter("", acting=acting))
+
+
+def visible_units(user):
+    """Units whose data the user may read."""
+    return _units(user, acting=False)
+
+
+def actionable_units(user):
+    """Units the user may act for (assign to, handle in, approve for)."""
+    return _units(user, acting=True)
