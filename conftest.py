@@ -1,0 +1,22 @@
+"""Test-wide settings. Named personas live in minqing.testing.personas (fixtures)."""
+
+from __future__ import annotations
+
+import pytest
+
+from minqing.core.sms import MemorySmsBackend
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.SMS_BACKEND = "minqing.core.sms.MemorySmsBackend"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    MemorySmsBackend.outbox.clear()
+    yield
+    MemorySmsBackend.outbox.clear()
+
+
+@pytest.fixture
+def sms_outbox():
+    return MemorySmsBackend.outbox
