@@ -1,0 +1,31 @@
+"""The periodic jobs run by `minqing scheduler`.
+
+Each job is an idempotent management command: running it twice, or late, does
+no harm. Apps register their jobs by adding a line here (the deadline scan, the
+warning scan and the scheduled reports). A job whose command does not exist in
+this checkout is skipped with one log line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    name: str
+    interval_seconds: int
+    command: str
+    args: tuple[str, ...] = ()
+
+
+MINUTE = 60
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+JOBS: list[ScheduledJob] = [
+    # Finished background-task results older than 14 days, on every queue.
+    ScheduledJob("prune_task_results", DAY, "prune_db_task_results", ("--queue-name", "*", "--min-age-days", "14")),
+    # Expired sessions pile up in the database otherwise.
+    ScheduledJob("clear_sessions", DAY, "clearsessions"),
+]
