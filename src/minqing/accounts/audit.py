@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
-from minqing.accounts.models import AuditChainHead, AuditEntry
+from minqing.accounts.models import AuditChainHead, AuditEntry, User
 from minqing.core.hashchain import GENESIS, first_broken_link, link_hash
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The client address in the form the database gives back, so the hash survives a round trip."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    address = request.META.get("REMOTE_ADDR") or ""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def record(
     action: str,
     *,
-    actor=None,
+    actor: User | None = None,
     target: str = "",
-    request=None,
+    request: HttpRequest | None = None,
     payload: dict[str, Any] | None = None,
 ) -> AuditEntry:
     if actor is None and request is not None and getattr(request, "user", None) is not None:
@@ -32,7 +39,7 @@ def record(
         entry = AuditEntry(
             created_at=timezone.now(),
             actor=actor,
-            actor_label=actor.get_username() if actor else "",
+            actor_label=actor.get_username()[:150] if actor else "",
             action=action,
             target=target[:200],
             ip_address=client_ip(request),
@@ -46,13 +53,21 @@ def record(
     return entry
 
 
+EMPTIED_LOG = 0  # verify_chain's answer when every entry was deleted but the head remembers some
+
+
 def verify_chain() -> int | None:
-    """Id of the first audit entry that breaks the chain, or None."""
+    """Id of the first audit entry that breaks the chain, or None when it is whole.
+
+    Entries removed from the end leave a whole chain whose last hash differs from the
+    head's: the answer is then the id of the last surviving entry (EMPTIED_LOG if none).
+    """
     entries = list(AuditEntry.objects.order_by("id"))
     broken = first_broken_link((e.prev_hash, e.hash, e.chain_record()) for e in entries)
-    if broken is None:
-        head = AuditChainHead.objects.filter(pk=1).first()
-        if head and entries and head.last_hash != entries[-1].hash:
-            return entries[-1].id  # entries were removed from the end
-        return None
-    return entries[broken].id
+    if broken is not None:
+        return entries[broken].id
+    head = AuditChainHead.objects.filter(pk=1).first()
+    last_hash = entries[-1].hash if entries else GENESIS
+    if head is not None and head.last_hash != last_hash:
+        return entries[-1].id if entries else EMPTIED_LOG
+    return None

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 
 from minqing.accounts import audit
@@ -22,7 +23,9 @@ class AccountLocked(Exception):
 
 
 class LockoutModelBackend(ModelBackend):
-    def authenticate(self, request, username=None, password=None, **kwargs):
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs
+    ) -> User | None:
         if username is None or password is None:
             return None
         user = User.objects.filter(username=username, is_citizen=False).first()
@@ -34,15 +37,18 @@ class LockoutModelBackend(ModelBackend):
             if request is not None:
                 request.minqing_locked_until = user.locked_until
             return None
-        if user.check_password(password) and self.user_can_authenticate(user):
-            if user.failed_login_count:
-                User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
-            return user
-        register_failed_login(user, request)
-        return None
+        if not user.check_password(password):
+            register_failed_login(user, request)
+            return None
+        if not self.user_can_authenticate(user):
+            return None  # right password, inactive account: refused, but not a guess to count
+        if user.failed_login_count or user.locked_until:
+            User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
+            user.failed_login_count, user.locked_until = 0, None
+        return user
 
 
-def register_failed_login(user: User, request=None) -> None:
+def register_failed_login(user: User, request: HttpRequest | None = None) -> None:
     User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
     user.refresh_from_db(fields=["failed_login_count", "locked_until"])
     audit.record(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
@@ -19,7 +21,7 @@ class StaffLoginForm(AuthenticationForm):
         except forms.ValidationError:
             locked_until = getattr(self.request, "minqing_locked_until", None)
             if locked_until is not None:
-                minutes = max(1, int((locked_until - timezone.now()).total_seconds() // 60) + 1)
+                minutes = max(1, math.ceil((locked_until - timezone.now()).total_seconds() / 60))
                 raise forms.ValidationError(
                     self.error_messages["locked"], code="locked", params={"minutes": minutes}
                 ) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
@@ -54,8 +56,11 @@ class User(AbstractUser):
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
         constraints = [
+            # Citizens without a phone (e.g. WeChat-only) all have an empty hash; only real phones are unique.
             models.UniqueConstraint(
-                fields=["phone_hash"], condition=models.Q(is_citizen=True), name="unique_citizen_phone"
+                fields=["phone_hash"],
+                condition=models.Q(is_citizen=True) & ~models.Q(phone_hash=""),
+                name="unique_citizen_phone",
             )
         ]
 
@@ -75,7 +80,7 @@ class User(AbstractUser):
     def masked_phone(self) -> str:
         return crypto.mask_phone(self.phone)
 
-    def is_locked(self, now=None) -> bool:
+    def is_locked(self, now: datetime | None = None) -> bool:
         return bool(self.locked_until and self.locked_until > (now or timezone.now()))
 
 
@@ -136,7 +141,8 @@ class AuditEntry(models.Model):
 
     def chain_record(self) -> dict:
         return {
-            "created_at": self.created_at.isoformat(),
+            # In UTC, as every database gives it back, whatever zone it was created in.
+            "created_at": self.created_at.astimezone(UTC).isoformat(),
             "actor": self.actor_label,
             "action": self.action,
             "target": self.target,

@@ -68,14 +68,22 @@ class Remit:
 
     def unit_filter(self, lookup: str, *, acting: bool = False) -> Q:
         """A Q restricting the OrgUnit reached by `lookup` ("" for OrgUnit itself) to this remit."""
-        paths = self.act_paths if acting else self.read_paths
-        if not paths:
-            return Q(pk__in=[])
-        field_name = f"{lookup}__path__startswith" if lookup else "path__startswith"
-        query = Q()
-        for path in paths:
-            query |= Q(**{field_name: path})
-        return query
+        return path_filter(self.act_paths if acting else self.read_paths, lookup)
+
+    def paths_with_role(self, *roles: str) -> tuple[str, ...]:
+        """Reach of the memberships holding one of `roles` (e.g. where the user is unit manager)."""
+        return _collapse({path for path, role in self.roles_by_unit if role in roles})
+
+
+def path_filter(paths: tuple[str, ...], lookup: str = "") -> Q:
+    """A Q matching the OrgUnit reached by `lookup` ("" for OrgUnit itself) at or below any of `paths`."""
+    if not paths:
+        return Q(pk__in=[])
+    field_name = f"{lookup}__path__startswith" if lookup else "path__startswith"
+    query = Q()
+    for path in paths:
+        query |= Q(**{field_name: path})
+    return query
 
 
 NO_REMIT = Remit()

@@ -18,19 +18,19 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 
-def _derive(purpose: bytes) -> bytes:
-    master = settings.FIELD_ENCRYPTION_KEY.encode()
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"minqing", info=purpose).derive(master)
+def _derive(master: str, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"minqing", info=purpose).derive(master.encode())
 
 
 @lru_cache(maxsize=4)
 def _fernet(master: str) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(_derive(b"field-encryption")))
+    # Derived from the argument (the cache key), never from settings read again here.
+    return Fernet(base64.urlsafe_b64encode(_derive(master, b"field-encryption")))
 
 
 @lru_cache(maxsize=4)
 def _lookup_key(master: str) -> bytes:
-    return _derive(b"field-lookup")
+    return _derive(master, b"field-lookup")
 
 
 def encrypt(plaintext: str) -> str:
@@ -50,9 +50,10 @@ def decrypt(token: str) -> str:
 
 def normalise_identifier(value: str) -> str:
     """Phones and ID numbers compare without spaces, dashes or a +86 prefix; ID 'x' is 'X'."""
-    cleaned = "".join(ch for ch in value.strip() if ch not in " -").upper()
-    if cleaned.startswith("+86"):
-        cleaned = cleaned[3:]
+    cleaned = "".join(ch for ch in value.strip() if not ch.isspace() and ch != "-").upper()
+    for prefix in ("+86", "0086"):
+        if cleaned.startswith(prefix):
+            return cleaned[len(prefix) :]
     return cleaned
 
 
