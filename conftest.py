@@ -6,6 +6,8 @@ import pytest
 
 from minqing.core.sms import MemorySmsBackend
 
+pytest_plugins = ["minqing.testing.personas", "minqing.testing.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):

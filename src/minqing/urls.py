@@ -6,6 +6,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("minqing.accounts.urls")),
+    path("cases/", include("minqing.cases.urls")),
     path("", include("minqing.web.urls")),
 ]
 

@@ -1,0 +1,125 @@
+"""Who hears about what happens to a case. Called by actions inside their transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.urls import reverse
+
+from minqing.accounts.models import Membership, Role
+from minqing.notify.actions import Message, queue, queue_sms_to_number
+from minqing.orgs.models import OrgUnit, UnitKind
+
+UNIT_STAFF = (Role.HANDLER, Role.UNIT_MANAGER)
+
+
+def case_link(case) -> str:
+    return reverse("cases:detail", args=[case.pk])
+
+
+def unit_staff(units: Iterable[OrgUnit], roles: Sequence[str] = UNIT_STAFF) -> list:
+    """Active users holding one of `roles` at exactly these units."""
+    memberships = Membership.objects.filter(unit__in=list(units), role__in=roles, user__is_active=True)
+    return [m.user for m in memberships.select_related("user")]
+
+
+def county_staff(case, roles: Sequence[str]) -> list:
+    """Users with county-wide `roles` over the county the case is in."""
+    memberships = Membership.objects.filter(role__in=roles, user__is_active=True).select_related("user", "unit")
+    users = []
+    for membership in memberships:
+        reach = membership.unit.path
+        if membership.unit.kind == UnitKind.OFFICE:
+            reach = reach.rsplit("/", 2)[0] + "/"
+        if case.location_path.startswith(reach):
+            users.append(membership.user)
+    return users
+
+
+def _message(kind: str, case, title: str, body: str = "") -> Message:
+    return Message(kind=kind, title=title, body=body, link=case_link(case), case_id=case.pk)
+
+
+def case_registered(case) -> None:
+    if case.citizen_id is None and not case.is_anonymous:
+        party = case.parties.first()
+        if party and party.phone_hash:
+            queue_sms_to_number(
+                _message("receipt", case, f"您的诉求已登记，编号{case.reference}，查询码{case.query_code}。"),
+                party.phone,
+                key=f"receipt:{case.pk}",
+            )
+
+
+def case_assigned(case, lead_unit: OrgUnit, co_units: Sequence[OrgUnit]) -> None:
+    title = f"新交办案件 {case.reference}：{case.title}"
+    due = f"办理期限 {case.handle_due:%Y-%m-%d}" if case.handle_due else ""
+    queue(
+        _message("assigned", case, title, due),
+        unit_staff([lead_unit, *co_units]),
+        key=f"assigned:{case.pk}:{case.version}",
+        sms=True,
+    )
+
+
+def case_returned(case, reason: str) -> None:
+    queue(
+        _message("returned", case, f"案件 {case.reference} 被退回", reason),
+        county_staff(case, [Role.DISPATCHER]),
+        key=f"returned:{case.pk}:{case.version}",
+    )
+
+
+def case_replied(case) -> None:
+    queue(
+        _message("replied", case, f"案件 {case.reference} 已答复，待审核办结"),
+        county_staff(case, [Role.DISPATCHER]),
+        key=f"replied:{case.pk}:{case.version}",
+    )
+
+
+def case_sent_back(case, reason: str) -> None:
+    queue(
+        _message("sent_back", case, f"案件 {case.reference} 被退回重办", reason),
+        unit_staff([case.lead_unit]),
+        key=f"sent_back:{case.pk}:{case.version}",
+    )
+
+
+def case_closed(case) -> None:
+    if case.citizen_id:
+        queue(
+            _message("closed", case, f"您的诉求 {case.reference} 已办结，请对办理结果进行评价"),
+            [case.citizen],
+            key=f"closed:{case.pk}:{case.version}",
+            sms=True,
+        )
+
+
+def case_declined(case) -> None:
+    if case.citizen_id:
+        queue(
+            _message("declined", case, f"您的诉求 {case.reference} 不予受理", case.decline_reason),
+            [case.citizen],
+            key=f"declined:{case.pk}",
+            sms=True,
+        )
+
+
+def case_nearly_due(case) -> None:
+    queue(
+        _message("nearly_due", case, f"案件 {case.reference} 即将到期", f"办理期限 {case.handle_due:%Y-%m-%d %H:%M}"),
+        unit_staff([case.lead_unit]),
+        key=f"nearly_due:{case.pk}:{case.handle_due.isoformat()}",
+        sms=True,
+    )
+
+
+def case_overdue(case) -> None:
+    recipients = unit_staff([case.lead_unit]) + county_staff(case, [Role.COUNTY_MANAGER])
+    queue(
+        _message("overdue", case, f"案件 {case.reference} 已超期", f"办理期限 {case.handle_due:%Y-%m-%d %H:%M}"),
+        recipients,
+        key=f"overdue:{case.pk}:{case.handle_due.isoformat()}",
+        sms=True,
+    )
