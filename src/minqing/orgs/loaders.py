@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any, TextIO
 
 from django.db import transaction
+from django.db.models import Max
 
 from minqing.orgs.models import ALLOWED_PARENT_KINDS, OrgUnit, UnitKind
 
@@ -102,7 +103,7 @@ class ImportResult:
 # --- parsing -----------------------------------------------------------------
 
 
-def _parse_bool(value: str) -> bool | None:
+def _parse_bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in _TRUE:
         return True
@@ -137,7 +138,7 @@ def parse_units_csv(text: str) -> list[UnitRow]:
     unparsed_codes: set[str] = set()
     for raw in reader:
         line = reader.line_num
-        if not any((value or "").strip() for key, value in raw.items() if isinstance(value, str)):
+        if not any((value or "").strip() for value in raw.values() if isinstance(value, str)):
             continue  # blank line
         if None in raw:
             errors.append((line, "列数多于表头"))
@@ -365,13 +366,22 @@ def _topological(rows: Sequence[UnitRow]) -> list[UnitRow]:
     return sorted(rows, key=lambda row: (depth_of(row.code), position[row.code]))
 
 
-def _sibling_positions(rows: Sequence[UnitRow]) -> dict[str, int]:
-    """Default sort order for new units: 1-based position among siblings in the file."""
+def _new_sort_orders(rows: Sequence[UnitRow], existing: dict[str, OrgUnit]) -> dict[str, int]:
+    """Default sort order for new units: after their existing siblings, in file order."""
     counters: dict[str | None, int] = {}
+    parent_codes = sorted({row.parent_code for row in rows if row.parent_code and row.parent_code in existing})
+    for chunk in _chunks(parent_codes):
+        maxima = (
+            OrgUnit.objects.filter(parent__code__in=chunk)
+            .values_list("parent__code")
+            .annotate(highest=Max("sort_order"))
+        )
+        counters.update(dict(maxima))
     positions: dict[str, int] = {}
     for row in rows:
-        counters[row.parent_code] = counters.get(row.parent_code, 0) + 1
-        positions[row.code] = counters[row.parent_code]
+        if row.code not in existing:
+            counters[row.parent_code] = counters.get(row.parent_code, 0) + 1
+            positions[row.code] = counters[row.parent_code]
     return positions
 
 
@@ -383,13 +393,13 @@ def import_units(rows: Sequence[UnitRow]) -> ImportResult:
         if errors:
             raise UnitImportError(errors)
         ordered = _topological(rows)
-        positions = _sibling_positions(rows)
         codes = [row.code for row in rows]
         existing: dict[str, OrgUnit] = {}
         parent_codes = {row.parent_code for row in rows if row.parent_code}
         for chunk in _chunks(sorted(set(codes) | parent_codes)):
             for unit in OrgUnit.objects.select_for_update().filter(code__in=chunk):
                 existing[unit.code] = unit
+        positions = _new_sort_orders(rows, existing)
 
         pending: list[OrgUnit] = []
         pending_depth: int | None = None

@@ -273,6 +273,15 @@ def test_import_new_units_get_sibling_order_from_file(db):
     assert [unit.code for unit in iter_tree()] == ["C1", "T2", "V1", "T1"]
 
 
+def test_import_new_villages_sorted_after_existing_siblings(yiyang):
+    last = max(OrgUnit.objects.filter(parent__code="410327102").values_list("sort_order", flat=True))
+
+    import_text(HEADER + "410327102299,新村,village,410327102\n")
+
+    assert OrgUnit.objects.get(code="410327102299").sort_order == last + 1
+    assert iter_tree("410327102")[-1].code == "410327102299"
+
+
 # --- export -------------------------------------------------------------------------
 
 
