@@ -86,7 +86,7 @@ TRANSITIONS: dict[str, Transition] = {
         _t("add_mediation_record", _("调解记录"), (S.IN_PROGRESS, S.REOPENED), None, Actor.LEAD_UNIT, Actor.CO_UNIT),
         # Side records decided elsewhere (approvals, dispatch) still pass through the table.
         _t("extend", _("延期"), HANDLING, None, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER, Actor.SYSTEM),
-        _t("request_approval", _("提出申请"), HANDLING + (S.REPLIED,), None, Actor.LEAD_UNIT, Actor.CENTRE),
+        _t("request_approval", _("提出申请"), (*HANDLING, S.REPLIED), None, Actor.LEAD_UNIT, Actor.CENTRE),
         _t("decide_approval", _("审批"), ALL_LIVE, None, Actor.CENTRE, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
         _t("urge", _("催办"), HANDLING, None, Actor.CENTRE, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
         _t("supervise", _("督办"), HANDLING, None, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
