@@ -72,9 +72,11 @@ INSTALLED_APPS = [
     "minqing.workcalendar",
     "minqing.notify",
     "minqing.cases",
+    "minqing.approvals",
     "minqing.dispatch",
     "minqing.alerts",
     "minqing.web",
+    "minqing.demo",
 ]
 
 MIDDLEWARE = [
