@@ -1,0 +1,1 @@
+"""Test support shared by the apps' tests: pytest plugins and fixtures (importable, so not in conftest)."""
