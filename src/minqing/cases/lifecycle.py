@@ -90,6 +90,8 @@ TRANSITIONS: dict[str, Transition] = {
         _t("decide_approval", _("审批"), ALL_LIVE, None, Actor.CENTRE, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
         _t("urge", _("催办"), HANDLING, None, Actor.CENTRE, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
         _t("supervise", _("督办"), HANDLING, None, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
+        _t("flag_nearly_due", _("临期提醒"), HANDLING, None, Actor.SYSTEM),
+        _t("flag_overdue", _("超期预警"), (S.SUBMITTED, *HANDLING), None, Actor.SYSTEM),
         _t("rate", _("评价"), (S.CLOSED, S.REPLIED), None, Actor.OWNER, Actor.INFORMANT, Actor.SYSTEM),
     )
 }

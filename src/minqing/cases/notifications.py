@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django.urls import reverse
+from django.utils import timezone
 
 from minqing.accounts.models import Membership, Role
 from minqing.notify.actions import Message, queue, queue_sms_to_number
@@ -36,6 +37,10 @@ def county_staff(case, roles: Sequence[str]) -> list:
     return users
 
 
+def _local(moment):
+    return timezone.localtime(moment)
+
+
 def _message(kind: str, case, title: str, body: str = "") -> Message:
     return Message(kind=kind, title=title, body=body, link=case_link(case), case_id=case.pk)
 
@@ -53,7 +58,7 @@ def case_registered(case) -> None:
 
 def case_assigned(case, lead_unit: OrgUnit, co_units: Sequence[OrgUnit]) -> None:
     title = f"新交办案件 {case.reference}：{case.title}"
-    due = f"办理期限 {case.handle_due:%Y-%m-%d}" if case.handle_due else ""
+    due = f"办理期限 {_local(case.handle_due):%Y-%m-%d}" if case.handle_due else ""
     queue(
         _message("assigned", case, title, due),
         unit_staff([lead_unit, *co_units]),
@@ -108,7 +113,9 @@ def case_declined(case) -> None:
 
 def case_nearly_due(case) -> None:
     queue(
-        _message("nearly_due", case, f"案件 {case.reference} 即将到期", f"办理期限 {case.handle_due:%Y-%m-%d %H:%M}"),
+        _message(
+            "nearly_due", case, f"案件 {case.reference} 即将到期", f"办理期限 {_local(case.handle_due):%Y-%m-%d %H:%M}"
+        ),
         unit_staff([case.lead_unit]),
         key=f"nearly_due:{case.pk}:{case.handle_due.isoformat()}",
         sms=True,
@@ -116,10 +123,14 @@ def case_nearly_due(case) -> None:
 
 
 def case_overdue(case) -> None:
-    recipients = unit_staff([case.lead_unit]) + county_staff(case, [Role.COUNTY_MANAGER])
+    if case.state == "submitted":
+        recipients, label, due = county_staff(case, [Role.DISPATCHER]), "受理期限", case.accept_due
+    else:
+        recipients = unit_staff([case.lead_unit]) + county_staff(case, [Role.COUNTY_MANAGER])
+        label, due = "办理期限", case.handle_due
     queue(
-        _message("overdue", case, f"案件 {case.reference} 已超期", f"办理期限 {case.handle_due:%Y-%m-%d %H:%M}"),
+        _message("overdue", case, f"案件 {case.reference} 已超期", f"{label} {_local(due):%Y-%m-%d %H:%M}"),
         recipients,
-        key=f"overdue:{case.pk}:{case.handle_due.isoformat()}",
+        key=f"overdue:{case.pk}:{due.isoformat()}",
         sms=True,
     )
