@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -54,6 +55,11 @@ def fixed_date_holidays(year: int) -> dict[date, str]:
     days.update({date(year, 5, 1 + i): "劳动节" for i in range(labour_days)})
     days.update({date(year, 10, 1 + i): "国庆节" for i in range(3)})
     return days
+
+
+@lru_cache(maxsize=256)
+def _fixed_dates(year: int) -> frozenset[date]:
+    return frozenset(fixed_date_holidays(year))
 
 
 def _frozen_dates(values: Iterable[date]) -> frozenset[date]:
@@ -96,7 +102,7 @@ class WorkCalendar:
             return True
         if day in self.holidays:
             return False
-        if self.is_provisional(day) and day in fixed_date_holidays(day.year):
+        if self.is_provisional(day) and day in _fixed_dates(day.year):
             return False
         return day.weekday() < 5
 

@@ -296,3 +296,15 @@ def test_admin_day_change_form_refuses_weekday_makeup(admin_client):
     )
     assert response.status_code == 302
     assert selectors.load_calendar().is_working_day(date(2027, 3, 6))
+
+
+def test_admin_pages_render(admin_client):
+    actions.seed_from_chinese_calendar([2026])
+    for url in (
+        "/admin/workcalendar/calendaryear/",
+        "/admin/workcalendar/calendaryear/import/",
+        "/admin/workcalendar/calendarday/?year=2026",
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+    assert "导入年度安排" in admin_client.get("/admin/workcalendar/calendaryear/").content.decode()
