@@ -262,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--workers", type=int, default=2)
     start.add_argument("--threads", type=int, default=4)
     start.set_defaults(func=cmd_start)
+    setup = sub.add_parser("setup", help="only create/update .venv (start and test do this themselves)")
+    setup.set_defaults(func=lambda args: ensure_venv() or 0)
     test = sub.add_parser("test", help="run the test suite; extra arguments go to pytest")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=cmd_test)
