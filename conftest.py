@@ -13,7 +13,9 @@ pytest_plugins = ["minqing.testing.personas", "minqing.testing.browser"]
 def _test_settings(settings):
     settings.SMS_BACKEND = "minqing.core.sms.MemorySmsBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "notify"]}
+    }
     MemorySmsBackend.outbox.clear()
     yield
     MemorySmsBackend.outbox.clear()

@@ -107,7 +107,9 @@ def _acting(
 ) -> Iterator[Step]:
     with transaction.atomic():
         locked = (
-            Case.objects.select_for_update().select_related("category", "location_unit", "lead_unit").get(pk=_pk(case))
+            Case.objects.select_for_update(of=("self",))
+            .select_related("category", "location_unit", "lead_unit")
+            .get(pk=_pk(case))
         )
         if expected_version is not None and locked.version != expected_version:
             raise InvalidTransition("该案件刚刚已被他人处理，请刷新页面查看最新状态后再操作", code="stale")
