@@ -175,6 +175,10 @@ class MembershipInline(admin.TabularInline):
         access = _access(request)
         return 1 if obj is None and not (access.superuser or access.system_admin) else 0
 
+    def get_formset(self, request: HttpRequest, obj: User | None = None, **kwargs):
+        kwargs.setdefault("validate_min", True)  # without it min_num only shapes the blank rows
+        return super().get_formset(request, obj, **kwargs)
+
     def has_view_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         return _access(request).reads_users
 
