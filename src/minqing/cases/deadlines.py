@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from minqing.cases.models import Case, Category, SlaPolicy
-from minqing.core.deadlines import Deadline, add_extension, policy_deadline
+from minqing.core.deadlines import Deadline, add_extension, add_period, policy_deadline
 from minqing.workcalendar.selectors import load_calendar
 
 # Legal defaults (《信访工作条例》) used when no local policy matches.
@@ -48,5 +48,12 @@ def due_for(case: Case, stage: str, start: datetime) -> Deadline:
 
 
 def extended_due(case: Case, days: int, approved_at: datetime) -> Deadline:
-    """An approved extension counts from the approval time, within the 30-day total cap."""
-    return add_extension(approved_at, days, case.extension_days, load_calendar())
+    """An approved extension counts from the approval time.
+
+    It never passes the legal cap either: the original due date plus 30 days in total
+    (`add_extension` also refuses a total above 30 days).
+    """
+    calendar = load_calendar()
+    cap = add_extension(case.handle_due_original or case.handle_due, days, case.extension_days, calendar)
+    from_approval = add_period(approved_at, days, "calendar_days", calendar)
+    return min(from_approval, cap, key=lambda deadline: deadline.due)
