@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
 
 from minqing.accounts.models import (
     ADMIN_ROLES,
@@ -121,7 +123,7 @@ def remit_from_memberships(memberships: list[Membership]) -> Remit:
     )
 
 
-def remit_for(user) -> Remit:
+def remit_for(user: AbstractBaseUser | AnonymousUser | None) -> Remit:
     """The user's remit, computed once per user object (i.e. once per request)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return NO_REMIT
@@ -133,21 +135,21 @@ def remit_for(user) -> Remit:
     return cached
 
 
-def forget_remit(user) -> None:
+def forget_remit(user: AbstractBaseUser) -> None:
     """Call after changing a user's memberships within the same request."""
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
 
 
-def _units(user, *, acting: bool):
+def _units(user: AbstractBaseUser | AnonymousUser | None, *, acting: bool) -> QuerySet[OrgUnit]:
     return OrgUnit.objects.filter(remit_for(user).unit_filter("", acting=acting))
 
 
-def visible_units(user):
+def visible_units(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[OrgUnit]:
     """Units whose data the user may read."""
     return _units(user, acting=False)
 
 
-def actionable_units(user):
+def actionable_units(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[OrgUnit]:
     """Units the user may act for (assign to, handle in, approve for)."""
     return _units(user, acting=True)
