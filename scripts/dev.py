@@ -238,7 +238,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     pytest_args = list(args.pytest_args)
     if pytest_args[:1] == ["--"]:
         pytest_args = pytest_args[1:]
-    argv = [str(BIN / "pytest"), "-p", "minqing.testing.browser"]
+    argv = [str(BIN / "pytest")]  # the root conftest loads minqing.testing.browser, which writes BROWSER_STATUS
     if not _browser_only(pytest_args) and not _wants_own_parallelism(pytest_args):
         argv += ["-n", "2"]
     argv += pytest_args
