@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "minqing.alerts",
     "minqing.web",
     "minqing.demo",
+    "minqing.api",
 ]
 
 MIDDLEWARE = [
@@ -88,8 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "minqing.accounts.middleware.StaffIdleTimeoutMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
