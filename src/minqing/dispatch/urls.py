@@ -1,0 +1,12 @@
+from django.urls import path
+
+from minqing.dispatch import views
+
+app_name = "dispatch"
+urlpatterns = [
+    path("supervision/", views.supervision_board_page, name="supervision"),
+    path("supervision/<int:pk>/answer/", views.answer_view, name="answer"),
+    path("supervision/<int:pk>/close/", views.close_view, name="close"),
+    path("urge/<int:case_id>/", views.urge_view, name="urge"),
+    path("supervise/<int:case_id>/", views.supervise_view, name="supervise"),
+]
