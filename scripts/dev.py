@@ -26,6 +26,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from pathlib import Path
@@ -35,7 +36,6 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".minqing-install-stamp"
 INSTALL_INPUTS = ("pyproject.toml", "requirements.lock")
-BROWSER_STATUS = ROOT / "test-artifacts" / "browser-status.json"
 STOP_GRACE_SECONDS = 15
 
 
@@ -222,9 +222,9 @@ def _wants_own_parallelism(pytest_args: list[str]) -> bool:
     return "-pno:xdist" in joined or any(arg.startswith(("-n", "--numprocesses", "--dist")) for arg in pytest_args)
 
 
-def _browser_report() -> str:
+def _browser_report(status_file: Path) -> str:
     try:
-        status = json.loads(BROWSER_STATUS.read_text())
+        status = json.loads(status_file.read_text())
     except (OSError, ValueError):
         return (
             "浏览器测试情况未知：pytest 没有报告（可能在收集测试前就失败了）。\n"
@@ -238,15 +238,18 @@ def cmd_test(args: argparse.Namespace) -> int:
     pytest_args = list(args.pytest_args)
     if pytest_args[:1] == ["--"]:
         pytest_args = pytest_args[1:]
-    argv = [str(BIN / "pytest")]  # the root conftest loads minqing.testing.browser, which writes BROWSER_STATUS
+    argv = [str(BIN / "pytest")]
     if not _browser_only(pytest_args) and not _wants_own_parallelism(pytest_args):
         argv += ["-n", "2"]
     argv += pytest_args
-    BROWSER_STATUS.unlink(missing_ok=True)
     say(" ".join(argv))
-    code = subprocess.run(argv, cwd=ROOT).returncode
-    print()
-    print(_browser_report())
+    # The root conftest loads minqing.testing.browser, which writes its status to this file.
+    with tempfile.TemporaryDirectory(prefix="minqing-test-") as scratch:
+        status_file = Path(scratch) / "browser-status.json"
+        env = {**os.environ, "MINQING_BROWSER_STATUS_FILE": str(status_file)}
+        code = subprocess.run(argv, cwd=ROOT, env=env).returncode
+        print()
+        print(_browser_report(status_file))
     if code == 5:
         print("pytest 没有运行任何测试（退出码 5），按失败处理。")
         print("pytest ran no tests (exit code 5): treated as a failure.")

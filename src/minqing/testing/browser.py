@@ -9,8 +9,9 @@ Registered by the root conftest (`pytest_plugins = ["minqing.testing.browser"]`)
   collection and the terminal summary says so and why, unless
   MINQING_REQUIRE_BROWSER=1 (CI), in which case they run and fail.
 - `screenshot(page, name)` saves to test-artifacts/screenshots/.
-- At the end of the session a one-line status is written to
-  test-artifacts/browser-status.json for scripts/dev.py to report.
+- At the end of the session the status is written as JSON to
+  $MINQING_BROWSER_STATUS_FILE (set by scripts/dev.py) or
+  test-artifacts/browser-status.json, for scripts/dev.py to report.
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     terminalreporter.write_sep("-", "browser tests")
     terminalreporter.write_line(status["message_zh"])
     terminalreporter.write_line(status["message_en"])
-    status_file = _paths["artifacts"] / "browser-status.json"
+    # scripts/dev.py names its own file, so concurrent runs in one checkout cannot mix their reports.
+    status_file = Path(os.environ.get("MINQING_BROWSER_STATUS_FILE") or _paths["artifacts"] / "browser-status.json")
     with contextlib.suppress(OSError):
         status_file.parent.mkdir(parents=True, exist_ok=True)
         status_file.write_text(json.dumps(status, ensure_ascii=False))
