@@ -115,10 +115,11 @@ def prepare_data() -> None:
     minqing("migrate", "--noinput")
     minqing("orgs", "load", "yiyang")
     minqing("calendar", "seed")
+    minqing("demo", "accounts", "--verbosity", "0")  # before the demo year, whose cases may need the accounts
     if "demo_year" in commands:
         minqing("demo", "year")
     minqing("collectstatic", "--noinput", "--verbosity", "0")
-    # Last, so the table of demo accounts is the final thing printed before the servers start.
+    # Again (it changes nothing now) so the table of accounts is the last thing printed before the servers start.
     minqing("demo", "accounts")
 
 

@@ -26,13 +26,15 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 class Command(BaseCommand):
-    help = "Create the demo accounts (one per role) on the Yiyang org tree and print them."
+    help = "Create the demo accounts (one per role) on the Yiyang org tree and print them (-v 0: quietly)."
 
     def handle(self, *args, **options) -> None:
         try:
             rows = ensure_demo_accounts()
         except DemoDataMissing as error:
             raise CommandError(str(error)) from error
+        if options["verbosity"] == 0:
+            return
         created = sum(row.created for row in rows)
         self.stdout.write(f"演示账号 / demo accounts ({created} new, {len(rows) - created} already there):")
         self.stdout.write(
