@@ -24,6 +24,10 @@ HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
 JOBS: list[ScheduledJob] = [
+    # Nearly-due and overdue cases: flags and notifications, each once per due time.
+    ScheduledJob("deadline_scan", 10 * MINUTE, "deadlines_scan"),
+    # Notifications whose delivery failed or was never enqueued (retries with backoff).
+    ScheduledJob("notify_send", MINUTE, "notify_send"),
     # Finished background-task results older than 14 days, on every queue.
     ScheduledJob("prune_task_results", DAY, "prune_db_task_results", ("--queue-name", "*", "--min-age-days", "14")),
     # Expired sessions pile up in the database otherwise.
