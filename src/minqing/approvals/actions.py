@@ -29,7 +29,7 @@ from minqing.orgs.selectors import centre_office, county_of
 
 
 def _case(case: Case | int, *, lock: bool = False) -> Case:
-    queryset = Case.objects.select_for_update() if lock else Case.objects
+    queryset = Case.objects.select_for_update(of=("self",)) if lock else Case.objects
     pk = case.pk if isinstance(case, Case) else int(case)
     return queryset.select_related("location_unit", "lead_unit").get(pk=pk)
 
@@ -157,7 +157,11 @@ def request_approval(
 
 
 def _lock_pending(request: ApprovalRequest | int) -> ApprovalRequest:
-    locked = ApprovalRequest.objects.select_for_update().select_related("requesting_unit").get(pk=_request_pk(request))
+    locked = (
+        ApprovalRequest.objects.select_for_update(of=("self",))
+        .select_related("requesting_unit")
+        .get(pk=_request_pk(request))
+    )
     if not locked.is_pending:
         raise Conflict(f"该申请已{locked.get_state_display()}，请刷新页面")
     return locked

@@ -27,7 +27,7 @@ NOTE_MAX = 2000
 
 def _locked_case(case: Case | int) -> Case:
     pk = case.pk if isinstance(case, Case) else int(case)
-    return Case.objects.select_for_update().select_related("lead_unit").get(pk=pk)
+    return Case.objects.select_for_update(of=("self",)).select_related("lead_unit").get(pk=pk)
 
 
 def _text(value: str, message: str) -> str:
