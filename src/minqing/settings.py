@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "minqing.web",
     "minqing.demo",
     "minqing.api",
+    "minqing.api",
 ]
 
 MIDDLEWARE = [

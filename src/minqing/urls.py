@@ -7,6 +7,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("minqing.accounts.urls")),
     path("cases/", include("minqing.cases.urls")),
+    path("approvals/", include("minqing.approvals.urls")),
+    path("dispatch/", include("minqing.dispatch.urls")),
+    path("api/v1/", include("minqing.api.urls")),
     path("", include("minqing.web.urls")),
 ]
 

@@ -1,0 +1,173 @@
+"""Idempotency-Key for every POST.
+
+The first request with a key inserts its record, runs the action and stores the
+response, all in one transaction. A repeat with the same key and the same request
+gets the stored response back (same status, same body, header
+`Idempotent-Replayed: true`) and nothing runs again. The same key with a different
+request is refused (422).
+
+Concurrent duplicates meet on the unique (user, key) index: on PostgreSQL the
+second insert waits for the first transaction, then fails and replays the
+winner's response; SQLite's IMMEDIATE transactions serialise them outright.
+Only successful responses are stored: a refused request changed nothing, so it
+may simply be retried (with the same key) once the problem is fixed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from ninja import Header
+from pydantic import BaseModel
+
+from minqing.api.models import IdempotencyRecord
+from minqing.core import crypto
+from minqing.core.errors import Conflict, DomainError
+
+HEADER = "Idempotency-Key"
+KEY_PATTERN = r"^[\x21-\x7e]{1,100}$"
+_KEY_RE = re.compile(KEY_PATTERN)
+REPLAYED_HEADER = "Idempotent-Replayed"
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class IdempotencyKeyReused(DomainError):
+    status_code = 422
+
+    def __init__(self) -> None:
+        super().__init__("Idempotency-Key 已用于不同的请求", code="idempotency_key_reused")
+
+
+def render(status: int, data: Any, out: type[BaseModel]) -> HttpResponse:
+    """The JSON response every POST success goes through: validated by `out`, so a replay is byte-identical."""
+    data = out.model_validate(data).model_dump(mode="json", by_alias=True)
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return HttpResponse(body, status=status, content_type=JSON_TYPE)
+
+
+def request_fingerprint(request: HttpRequest) -> str:
+    """SHA-256 over method, path, query and the body's content (not its encoding details)."""
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.path}?{request.META.get('QUERY_STRING', '')}\n".encode())
+    content_type = request.content_type or ""
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        fields = sorted((k, v) for k in request.POST for v in request.POST.getlist(k))
+        digest.update(json.dumps(fields, ensure_ascii=False).encode())
+        for name in sorted(request.FILES):
+            for upload in request.FILES.getlist(name):
+                file_digest = hashlib.sha256()
+                for chunk in upload.chunks():
+                    file_digest.update(chunk)
+                upload.seek(0)
+                digest.update(f"{name}:{upload.name}:{file_digest.hexdigest()}\n".encode())
+    else:
+        body = request.body
+        with contextlib.suppress(ValueError):
+            body = json.dumps(json.loads(body), sort_keys=True, ensure_ascii=False).encode()
+        digest.update(body)
+    return digest.hexdigest()
+
+
+def _client_id(request: HttpRequest) -> str:
+    return crypto.lookup_hash(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def _scope(request: HttpRequest, user) -> dict[str, Any]:
+    if user is not None and getattr(user, "pk", None):
+        return {"user": user, "client": ""}
+    return {"user": None, "client": _client_id(request)}
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    response = HttpResponse(crypto.decrypt(record.response_body), status=record.status_code, content_type=JSON_TYPE)
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def idempotent(
+    request: HttpRequest,
+    key: str | None,
+    status: int,
+    out: type[BaseModel],
+    produce: Callable[[], Any],
+    *,
+    user=None,
+    atomic: bool = True,
+) -> HttpResponse:
+    """Run `produce` (the action, returning the response data) at most once per key.
+
+    `user` defaults to the authenticated user; anonymous calls are scoped to the client address.
+    `atomic=False` is for verbs that must commit their own work even when they fail
+    (SMS login counts a wrong guess before refusing): the record is written after
+    the verb, so a concurrent duplicate is not held back by the index, only by the verb.
+    """
+    if user is None:
+        user = getattr(request, "auth", None)
+    if key is None:
+        return render(status, produce(), out)
+    if not _KEY_RE.match(key):
+        raise DomainError("Idempotency-Key 须为 1 到 100 个可见 ASCII 字符", code="idempotency_key_invalid")
+    scope = _scope(request, user)
+    fingerprint = request_fingerprint(request)
+    existing = IdempotencyRecord.objects.filter(key=key, **scope).first()
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    if not atomic:
+        response = render(status, produce(), out)
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.create(
+                    key=key,
+                    method=request.method or "",
+                    path=request.path[:255],
+                    request_hash=fingerprint,
+                    status_code=status,
+                    response_body=crypto.encrypt(response.content.decode()),
+                    **scope,
+                )
+        except IntegrityError:
+            pass
+        return response
+    lost_race = False
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    key=key,
+                    method=request.method or "",
+                    path=request.path[:255],
+                    request_hash=fingerprint,
+                    **scope,
+                )
+        except IntegrityError:
+            lost_race = True
+        if not lost_race:
+            response = render(status, produce(), out)
+            record.status_code = status
+            record.response_body = crypto.encrypt(response.content.decode())
+            record.save(update_fields=["status_code", "response_body"])
+            return response
+    winner = IdempotencyRecord.objects.filter(key=key, **scope).first()
+    if winner is None or not winner.status_code:
+        raise Conflict("使用同一 Idempotency-Key 的请求正在处理，请稍后重试", code="idempotency_in_progress")
+    return _replay(winner, fingerprint)
+
+
+def idempotency_header() -> Any:
+    """The documented `Idempotency-Key` header parameter (a fresh one per operation)."""
+    return Header(
+        None,
+        alias=HEADER,
+        max_length=100,
+        pattern=KEY_PATTERN,
+        description="幂等键（可选，1–100 个可见 ASCII 字符）：同一键重复提交返回同一结果，不会重复创建",
+    )
