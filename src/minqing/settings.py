@@ -78,7 +78,6 @@ INSTALLED_APPS = [
     "minqing.web",
     "minqing.demo",
     "minqing.api",
-    "minqing.api",
 ]
 
 MIDDLEWARE = [
