@@ -157,7 +157,7 @@ def test_wrong_state_post_is_409_with_chinese_message_and_no_change(client, regi
     assert response.status_code == 409
     body = response.content.decode()
     assert "案件当前状态为“待登记”，不能执行“办结”" in body
-    assert response["HX-Retarget"] == "#console-error"
+    assert response["HX-Retarget"] == "#action-close"
     assert snapshot(registered) == before
 
     response = act(client, registered, "close")
@@ -170,7 +170,9 @@ def test_stale_version_is_409_and_changes_nothing(client, registered, dispatcher
     client.force_login(dispatcher)
     actions.add_note(registered, dispatcher, text="先记一笔")
     before = snapshot(registered)
-    response = act(client, registered, "accept", version=before[1] - 1, htmx=True, category=category.pk, urgency="normal")
+    response = act(
+        client, registered, "accept", version=before[1] - 1, htmx=True, category=category.pk, urgency="normal"
+    )
     assert response.status_code == 409
     assert "该案件刚刚已被他人处理" in response.content.decode()
     assert response["HX-Retarget"] == "#action-accept"
