@@ -13,7 +13,6 @@ from typing import Any
 from minqing.approvals import notifications
 from minqing.approvals.models import ApprovalRequest, Kind
 from minqing.cases import actions as case_actions
-from minqing.cases.deadlines import extended_due
 from minqing.cases.models import Case, CaseUnit
 from minqing.core.errors import DomainError
 from minqing.orgs.models import OrgUnit
@@ -42,8 +41,6 @@ def reassign_target(request: ApprovalRequest, target_unit: OrgUnit | None) -> Or
 
 def _extend(request: ApprovalRequest, case: Case, actor, at: datetime, target_unit: OrgUnit | None) -> dict:
     days = int(request.payload["days"])
-    if case.handle_due and extended_due(case, days, at).due <= case.handle_due:
-        raise DomainError("按审批时间重新计算的办理期限不晚于现行期限，无需延期", code="extension_not_needed")
     case_actions.extend_deadline(case, actor, days=days, reason=request.reason, approval_id=request.pk, at=at)
     return {"days": days}
 
@@ -66,16 +63,11 @@ def _mark_reviewed(request: ApprovalRequest, case: Case, actor, at: datetime, ta
 
 
 def _office_joins(request: ApprovalRequest, case: Case, actor, at: datetime, target_unit: OrgUnit | None) -> dict:
-    """The office joins as a co-unit (协办): the lead unit keeps the case and its clock.
-
-    Bridge: cases.actions has no verb yet that adds a co-unit without re-assigning
-    (reassign_case is for the centre only and moves the case back to `assigned`).
-    The row is written under the case lock taken by the decision event, whose
-    payload names the office. Replace with `cases.actions.add_co_unit` when it exists.
-    """
+    """The office joins as a co-unit (协办): the lead unit keeps the case and its clock."""
     office = office_for(request, case)
     if not CaseUnit.objects.filter(case=case, unit=office, active=True).exists():
-        CaseUnit.objects.create(case=case, unit=office, unit_path=office.path, role=CaseUnit.Role.CO, assigned_at=at)
+        note = f"依审批（申请#{request.pk}）：{request.reason}"
+        case_actions.add_co_unit(case, actor, unit=office, note=note, approval_id=request.pk, at=at)
     notifications.office_joined(request, case, office)
     request.payload["office"] = office.code
     return {"co_unit": office.code}

@@ -518,6 +518,27 @@ def add_information(
     return step.case
 
 
+def add_co_unit(
+    case: Case | int,
+    actor,
+    *,
+    unit: OrgUnit,
+    note: str = "",
+    approval_id: int | None = None,
+    at: datetime | None = None,
+) -> Case:
+    """A unit joins as co-unit (e.g. the hard-case room after an escalation); the lead keeps the case."""
+    with _acting(case, actor, "add_co_unit", at=at) as step:
+        c = step.case
+        _validate_units(unit, [], c)
+        if CaseUnit.objects.filter(case=c, unit=unit, active=True).exists():
+            raise DomainError(f"“{unit.name}”已参与办理该案件")
+        CaseUnit.objects.create(case=c, unit=unit, unit_path=unit.path, role=CaseUnit.Role.CO, assigned_at=step.at)
+        step.payload = {"unit": unit.code, "note": note, "approval": approval_id}
+    notifications.case_assigned(step.case, unit, [])
+    return step.case
+
+
 def extend_deadline(
     case: Case | int, actor, *, days: int, reason: str, approval_id: int | None = None, at: datetime | None = None
 ) -> Case:

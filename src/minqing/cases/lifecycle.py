@@ -17,6 +17,8 @@ from minqing.accounts.scoping import remit_for
 from minqing.cases.models import Case, CaseState
 
 S = CaseState
+# Roles that handle cases for their unit (assessors handle for the hard-case room).
+HANDLING_ROLES = frozenset({Role.HANDLER, Role.UNIT_MANAGER, Role.ASSESSOR})
 
 
 class Actor:
@@ -88,8 +90,12 @@ TRANSITIONS: dict[str, Transition] = {
         _t("extend", _("延期"), HANDLING, None, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER, Actor.SYSTEM),
         _t("request_approval", _("提出申请"), (*HANDLING, S.REPLIED), None, Actor.LEAD_UNIT, Actor.CENTRE),
         _t("decide_approval", _("审批"), ALL_LIVE, None, Actor.CENTRE, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
+        _t("withdraw_approval", _("撤回申请"), ALL_LIVE, None, Actor.LEAD_UNIT, Actor.CENTRE),
+        _t("add_co_unit", _("增加协办单位"), HANDLING, None, Actor.CENTRE, Actor.COUNTY_MANAGER),
         _t("urge", _("催办"), HANDLING, None, Actor.CENTRE, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
         _t("supervise", _("督办"), HANDLING, None, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
+        _t("answer_supervision", _("督办回复"), (*HANDLING, S.REPLIED, S.CLOSED), None, Actor.LEAD_UNIT),
+        _t("close_supervision", _("督办销号"), ALL_LIVE, None, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
         _t("flag_nearly_due", _("临期提醒"), HANDLING, None, Actor.SYSTEM),
         _t("flag_overdue", _("超期预警"), (S.SUBMITTED, *HANDLING), None, Actor.SYSTEM),
         _t("rate", _("评价"), (S.CLOSED, S.REPLIED), None, Actor.OWNER, Actor.INFORMANT, Actor.SYSTEM),
@@ -119,7 +125,7 @@ def actor_kinds(user, case: Case) -> frozenset[str]:
         kinds.add(Actor.INFORMANT)
     if case.lead_path:
         lead_roles = {role for path, role in remit.roles_by_unit if case.lead_path.startswith(path)}
-        if lead_roles & {Role.HANDLER, Role.UNIT_MANAGER}:
+        if lead_roles & HANDLING_ROLES:
             kinds.add(Actor.LEAD_UNIT)
         if Role.UNIT_MANAGER in lead_roles:
             kinds.add(Actor.LEAD_MANAGER)
@@ -129,7 +135,7 @@ def actor_kinds(user, case: Case) -> frozenset[str]:
 
 
 def _is_co_unit_member(remit, case: Case) -> bool:
-    acting_paths = [path for path, role in remit.roles_by_unit if role in (Role.HANDLER, Role.UNIT_MANAGER)]
+    acting_paths = [path for path, role in remit.roles_by_unit if role in HANDLING_ROLES]
     if not acting_paths:
         return False
     co_paths = getattr(case, "_co_unit_paths", None)

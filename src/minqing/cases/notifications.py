@@ -11,7 +11,7 @@ from minqing.accounts.models import Membership, Role
 from minqing.notify.actions import Message, queue, queue_sms_to_number
 from minqing.orgs.models import OrgUnit, UnitKind
 
-UNIT_STAFF = (Role.HANDLER, Role.UNIT_MANAGER)
+UNIT_STAFF = (Role.HANDLER, Role.UNIT_MANAGER, Role.ASSESSOR)
 
 
 def case_link(case) -> str:

@@ -5,18 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from minqing.accounts.models import Role
 from minqing.approvals import actions
 from minqing.approvals.models import ApprovalStep, Kind
 from minqing.core.errors import DomainError
 from minqing.testing.personas import LIUQUAN, make_staff
-
-pytestmark = [
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks between connections"),
-]
 
 
 @pytest.mark.django_db(transaction=True)

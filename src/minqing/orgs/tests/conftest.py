@@ -21,7 +21,7 @@ def yiyang(db) -> OrgUnit:
 def official_townships() -> dict[str, str]:
     """code -> name of the 16 official divisions, from ../shared/data (tests only)."""
     if not SHARED_TOWNSHIPS.exists():
-        pytest.skip(f"{SHARED_TOWNSHIPS} not available")
+        pytest.fail(f"{SHARED_TOWNSHIPS} is missing: tests expect ../shared beside the repository")
     with SHARED_TOWNSHIPS.open(encoding="utf-8-sig") as handle:
         return {row["code"]: row["name"] for row in csv.DictReader(handle)}
 
