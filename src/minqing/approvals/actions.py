@@ -244,6 +244,6 @@ def withdraw(request: ApprovalRequest | int, actor, *, at: datetime | None = Non
             raise NotPermitted("只有申请人可以撤回申请")
         locked.state, locked.decided_at = State.WITHDRAWN, at
         locked.save()
-        payload = {"approval": locked.pk, "kind": locked.kind, "op": "withdraw"}
-        record_side_event(locked.case_id, actor, "request_approval", payload, at=at)
+        payload = {"approval": locked.pk, "kind": locked.kind}
+        record_side_event(locked.case_id, actor, "withdraw_approval", payload, at=at)
     return locked

@@ -116,8 +116,8 @@ def answer_supervision(
             at,
         )
         locked.save()
-        payload = {"supervision": locked.pk, "op": "answer", "text": text}
-        case = record_side_event(case, actor, "add_note", payload, at=at)
+        payload = {"supervision": locked.pk, "text": text}
+        case = record_side_event(case, actor, "answer_supervision", payload, at=at)
         message = Message(
             kind="supervision_answered",
             title=f"督办回复：案件 {case.reference}",
@@ -146,5 +146,5 @@ def close_supervision(order: SupervisionOrder | int, actor, *, at: datetime | No
             raise NotPermitted("只有督办层级的管理总岗可以办结督办")
         locked.state, locked.closed_at = SupervisionOrder.State.CLOSED, at
         locked.save()
-        record_side_event(case, actor, "add_note", {"supervision": locked.pk, "op": "close"}, at=at)
+        record_side_event(case, actor, "close_supervision", {"supervision": locked.pk}, at=at)
     return locked
