@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 
 from minqing.accounts.models import Role
@@ -12,20 +10,6 @@ from minqing.testing.browser import screenshot
 from minqing.testing.personas import CENTRE, LIUQUAN, PASSWORD, ensure_reference_data, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _htmx_findable(settings):
-    """src/minqing/static (vendored htmx) is in no finder's path unless settings list it; see report."""
-    from pathlib import Path
-
-    from django.contrib.staticfiles import finders
-
-    import minqing
-
-    if finders.find("vendor/htmx/htmx.min.js") is None:
-        warnings.warn("vendor/htmx is not in STATICFILES_DIRS; added for this test", stacklevel=1)
-        settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, str(Path(minqing.__file__).parent / "static")]
 
 
 @pytest.fixture

@@ -5,3 +5,9 @@ class ApprovalsConfig(AppConfig):
     name = "minqing.approvals"
     label = "approvals"
     verbose_name = "申请审批"
+
+    def ready(self) -> None:
+        from minqing.approvals.selectors import inbox_queue
+        from minqing.cases.selectors import EXTRA_INBOX_QUEUES
+
+        EXTRA_INBOX_QUEUES.append(inbox_queue)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from minqing.accounts.scoping import remit_for
 from minqing.approvals.chains import CHAINS, Scope
@@ -50,3 +52,13 @@ def mine(user) -> QuerySet[ApprovalRequest]:
         .select_related("case", "requesting_unit")
         .order_by("-created_at", "-id")
     )
+
+
+def inbox_queue(user) -> dict:
+    """The 待审批 tile of the staff inbox."""
+    return {
+        "name": "approvals",
+        "label": _("待审批"),
+        "count": pending_for(user).count(),
+        "url": reverse("approvals:queue"),
+    }

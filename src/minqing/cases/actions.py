@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from minqing.cases import notifications
-from minqing.cases.attachments import UploadedFile, store_attachment
+from minqing.cases.attachments import UploadedFile, check_uploads, store_attachment
 from minqing.cases.deadlines import due_for, extended_due
 from minqing.cases.lifecycle import TRANSITIONS, actor_kinds
 from minqing.cases.models import (
@@ -189,6 +189,7 @@ def _validate_new_case(data: NewCase) -> None:
 def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
     """登记: create a case in `submitted`, with its parties and attachments, and the first event."""
     _validate_new_case(data)
+    checked = check_uploads(data.attachments)  # every file is checked before anything is written
     at = at or timezone.now()
     with transaction.atomic():
         case = Case(
@@ -216,7 +217,7 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
         case.save()
         for party in data.parties if not data.is_anonymous else []:
             _add_party(case, party)
-        for upload in data.attachments:
+        for upload in checked:
             store_attachment(case, upload, actor)
         append_event(case, actor, "register", "", {"channel": data.channel, "attachments": len(data.attachments)}, at)
         case.save(update_fields=["event_count", "last_event_hash"])
@@ -440,13 +441,20 @@ def reply_case(
 
 
 def add_mediation_record(
-    case: Case | int, actor, *, summary: str, participants: str = "", result: str = "", at: datetime | None = None
+    case: Case | int,
+    actor,
+    *,
+    summary: str,
+    participants: str = "",
+    result: str = "",
+    at: datetime | None = None,
+    expected_version: int | None = None,
 ) -> Case:
     """调解记录: who met, what was agreed."""
     summary = (summary or "").strip()
     if not summary:
         raise DomainError("请填写调解经过")
-    with _acting(case, actor, "add_mediation_record", at=at) as step:
+    with _acting(case, actor, "add_mediation_record", at=at, expected_version=expected_version) as step:
         step.payload = {"summary": summary, "participants": participants.strip(), "result": result.strip()}
     return step.case
 
@@ -479,12 +487,14 @@ def send_back_case(
     return step.case
 
 
-def reopen_case(case: Case | int, actor, *, reason: str, at: datetime | None = None) -> Case:
+def reopen_case(
+    case: Case | int, actor, *, reason: str, at: datetime | None = None, expected_version: int | None = None
+) -> Case:
     """重新办理: after an unsatisfied rating or a review; the lead unit handles it again."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("请说明重新办理的原因")
-    with _acting(case, actor, "reopen", at=at) as step:
+    with _acting(case, actor, "reopen", at=at, expected_version=expected_version) as step:
         c = step.case
         c.reopen_count += 1
         c.closed_at = c.replied_at = None
@@ -496,11 +506,13 @@ def reopen_case(case: Case | int, actor, *, reason: str, at: datetime | None = N
     return step.case
 
 
-def add_note(case: Case | int, actor, *, text: str, at: datetime | None = None) -> Case:
+def add_note(
+    case: Case | int, actor, *, text: str, at: datetime | None = None, expected_version: int | None = None
+) -> Case:
     text = (text or "").strip()
     if not text:
         raise DomainError("备注内容不能为空")
-    with _acting(case, actor, "add_note", at=at) as step:
+    with _acting(case, actor, "add_note", at=at, expected_version=expected_version) as step:
         step.payload = {"text": text[:2000]}
     return step.case
 
@@ -512,8 +524,9 @@ def add_information(
     text = (text or "").strip()
     if not text and not attachments:
         raise DomainError("请填写补充内容或上传材料")
+    checked = check_uploads(attachments)
     with _acting(case, actor, "add_information", at=at) as step:
-        stored = [store_attachment(step.case, upload, actor) for upload in attachments]
+        stored = [store_attachment(step.case, upload, actor) for upload in checked]
         step.payload = {"text": text[:2000], "attachments": [a.pk for a in stored]}
     return step.case
 

@@ -35,7 +35,19 @@ class UploadedFile:
     data: bytes
 
 
+@dataclass(frozen=True)
+class CheckedFile:
+    """An upload that passed inspection: type from its bytes, metadata stripped."""
+
+    name: str
+    content_type: str
+    extension: str
+    data: bytes
+
+
 class AttachmentRefused(DomainError):
+    status_code = 422
+
     def __init__(self, message: str) -> None:
         super().__init__(message, code="attachment_refused")
 
@@ -62,6 +74,11 @@ def inspect_upload(upload: UploadedFile) -> tuple[str, str, bytes]:
     return kind.mime, extension, data
 
 
+def check_uploads(uploads) -> list[CheckedFile]:
+    """Inspect every upload first, so a refused file leaves nothing written."""
+    return [CheckedFile(upload.name, *inspect_upload(upload)) for upload in uploads]
+
+
 def strip_image_metadata(upload: UploadedFile) -> bytes:
     """Re-encode the pixels only: EXIF (GPS, camera, time) does not survive."""
     try:
@@ -83,19 +100,18 @@ def strip_image_metadata(upload: UploadedFile) -> bytes:
         raise AttachmentRefused(f"图片“{upload.name}”已损坏或不是有效图片") from exc
 
 
-def store_attachment(case, upload: UploadedFile, actor):
+def store_attachment(case, checked: CheckedFile, actor):
     from minqing.cases.models import Attachment
 
-    content_type, extension, data = inspect_upload(upload)
     attachment = Attachment(
         case=case,
-        original_name=upload.name[:200],
-        content_type=content_type,
-        extension=extension,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        original_name=checked.name[:200],
+        content_type=checked.content_type,
+        extension=checked.extension,
+        size=len(checked.data),
+        sha256=hashlib.sha256(checked.data).hexdigest(),
         uploaded_by=actor if actor is not None and actor.pk else None,
     )
-    attachment.file.save(f"x{extension}", ContentFile(data), save=False)
+    attachment.file.save(f"x{checked.extension}", ContentFile(checked.data), save=False)
     attachment.save()
     return attachment

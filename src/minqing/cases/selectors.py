@@ -123,3 +123,8 @@ def queue_counts(user, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     aggregates = {name: Count("pk", filter=queue_filter(user, name, now)) for name in names}
     return cases_visible_to(user).filter(state__in=OPEN_STATES).aggregate(**aggregates)
+
+
+# Apps above cases (approvals, feedback, …) add their own to-do queues here at start-up:
+# each entry maps a user to {"name", "label", "count", "url"}.
+EXTRA_INBOX_QUEUES: list = []

@@ -117,8 +117,7 @@ def inbox_summary(user) -> list[dict]:
         for name, count in counts.items()
     ]
     if counts:
-        # Approval requests land with `minqing.approvals`; until then the count stays 0.
-        rows.append({"name": "approvals", "label": _("待审批"), "count": 0, "url": ""})
+        rows.extend(queue(user) for queue in selectors.EXTRA_INBOX_QUEUES)
     return rows
 
 
