@@ -1,0 +1,35 @@
+"""Dispatch test fixtures: the 457 labelled public messages, and a model trained once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sklearn.model_selection import train_test_split
+
+from minqing.dispatch.classifier import TextClassifier
+from minqing.dispatch.evaluation import LabelledCase, read_labelled_csv
+
+REPO_ROOT = Path(__file__).resolve().parents[4]  # tests < dispatch < minqing < src < repo
+LABELLED_457 = REPO_ROOT.parent / "shared" / "data" / "public_messages_labelled_457.csv"
+
+
+@pytest.fixture(scope="session")
+def labelled_rows() -> list[LabelledCase]:
+    if not LABELLED_457.exists():
+        pytest.skip(f"{LABELLED_457} is not available")
+    return read_labelled_csv(LABELLED_457)
+
+
+@pytest.fixture(scope="session")
+def split_rows(labelled_rows) -> tuple[list[LabelledCase], list[LabelledCase]]:
+    """One fixed stratified split: three quarters to train, one quarter held out."""
+    labels = [row.category for row in labelled_rows]
+    train, test = train_test_split(labelled_rows, test_size=0.25, stratify=labels, random_state=0)
+    return list(train), list(test)
+
+
+@pytest.fixture(scope="session")
+def trained(split_rows) -> TextClassifier:
+    train, _ = split_rows
+    return TextClassifier().fit([row.text for row in train], [row.category for row in train])
