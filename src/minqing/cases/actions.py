@@ -285,14 +285,22 @@ def decline_case(
     return step.case
 
 
-def merge_case(case: Case | int, actor, *, into: Case | int, note: str = "", at: datetime | None = None) -> Case:
+def merge_case(
+    case: Case | int,
+    actor,
+    *,
+    into: Case | int,
+    note: str = "",
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
     """合并: this case is folded into an open case; both references stay resolvable."""
     target = Case.objects.get(pk=_pk(into))
     if target.pk == _pk(case):
         raise DomainError("不能将案件合并到其自身")
     if not target.is_open:
         raise DomainError(f"目标案件 {target.reference} 已结束，不能并入")
-    with _acting(case, actor, "merge", at=at) as step:
+    with _acting(case, actor, "merge", at=at, expected_version=expected_version) as step:
         step.case.merged_into = target
         step.case.closed_at = step.at
         Party.objects.filter(case=step.case).update(case=target)

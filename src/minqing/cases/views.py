@@ -321,10 +321,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _perform(action: str, case: Case, user, data: dict, version: int) -> Case:
-    """Call the verb for `action`; verbs without an `expected_version` get the check here."""
+    """Call the verb for `action`; the version check happens under the case's row lock."""
     v = {"expected_version": version}
-    if action in ("reopen", "add_note", "add_mediation_record") and case.version != version:
-        raise InvalidTransition(str(STALE_MESSAGE), code="stale")
     match action:
         case "accept":
             return actions.accept_case(case, user, category=data["category"], urgency=data["urgency"], **v)
@@ -352,12 +350,12 @@ def _perform(action: str, case: Case, user, data: dict, version: int) -> Case:
         case "send_back":
             return actions.send_back_case(case, user, reason=data["reason"], **v)
         case "reopen":
-            return actions.reopen_case(case, user, reason=data["reason"])
+            return actions.reopen_case(case, user, reason=data["reason"], **v)
         case "add_note":
-            return actions.add_note(case, user, text=data["text"])
+            return actions.add_note(case, user, text=data["text"], **v)
         case "add_mediation_record":
             return actions.add_mediation_record(
-                case, user, summary=data["summary"], participants=data["participants"], result=data["result"]
+                case, user, summary=data["summary"], participants=data["participants"], result=data["result"], **v
             )
     raise Http404
 

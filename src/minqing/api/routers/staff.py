@@ -41,7 +41,7 @@ from minqing.api.schemas import (
 from minqing.cases import actions, selectors
 from minqing.cases.lifecycle import TRANSITIONS
 from minqing.cases.models import Case, CaseState, Channel, Urgency
-from minqing.core.errors import DomainError, InvalidTransition, NotPermitted
+from minqing.core.errors import DomainError, NotPermitted
 from minqing.orgs.models import OrgUnit
 
 router = Router(tags=["staff"], auth=AUTH)
@@ -203,12 +203,6 @@ def register(
 Perform = Callable[[Case, Any, Any, dict], Any]
 
 
-def _check_version(case: Case, payload: ActionIn) -> None:
-    """For verbs that take no expected_version themselves."""
-    if payload.expected_version is not None and case.version != payload.expected_version:
-        raise InvalidTransition(STALE, code="stale")
-
-
 def _version(payload: ActionIn) -> dict:
     return {"expected_version": payload.expected_version}
 
@@ -219,11 +213,10 @@ def _accept(case: Case, user, p: AcceptIn) -> None:
 
 
 def _merge(case: Case, user, p: MergeIn) -> None:
-    _check_version(case, p)
     target = selectors.cases_visible_to(user).filter(reference=p.into).first()
     if target is None:
         raise DomainError("目标案件不存在", code="unknown_case")
-    actions.merge_case(case, user, into=target, note=p.note)
+    actions.merge_case(case, user, into=target, note=p.note, **_version(p))
 
 
 def _assign(verb: Callable) -> Callable:
@@ -231,16 +224,6 @@ def _assign(verb: Callable) -> Callable:
         lead, *co = inputs.units_by_code([p.lead_unit, *p.co_units])
         deadline = timezone.make_aware(datetime.combine(p.deadline, time(23, 59, 59))) if p.deadline else None
         verb(case, user, lead_unit=lead, co_units=co, deadline=deadline, note=p.note, **_version(p))
-
-    return perform
-
-
-def _unversioned(verb: Callable[..., Any], **fields: str) -> Callable:
-    """Verbs without expected_version: the version is compared here first."""
-
-    def perform(case: Case, user, p: ActionIn) -> None:
-        _check_version(case, p)
-        verb(case, user, **{arg: getattr(p, attr) for arg, attr in fields.items()})
 
     return perform
 
@@ -263,11 +246,11 @@ ACTIONS: dict[str, tuple[type[ActionIn], Callable]] = {
     "reply": (ReplyIn, _versioned(actions.reply_case, outcome="outcome", reply_text="reply_text")),
     "close": (NoteIn, _versioned(actions.close_case, note="note")),
     "send_back": (ReasonIn, _versioned(actions.send_back_case, reason="reason")),
-    "reopen": (ReasonIn, _unversioned(actions.reopen_case, reason="reason")),
-    "add_note": (TextIn, _unversioned(actions.add_note, text="text")),
+    "reopen": (ReasonIn, _versioned(actions.reopen_case, reason="reason")),
+    "add_note": (TextIn, _versioned(actions.add_note, text="text")),
     "add_mediation_record": (
         MediationIn,
-        _unversioned(actions.add_mediation_record, summary="summary", participants="participants", result="result"),
+        _versioned(actions.add_mediation_record, summary="summary", participants="participants", result="result"),
     ),
 }
 
