@@ -57,7 +57,6 @@ QUEUE_LABELS = {
     "nearly_due": "即将到期",
     "overdue": "已超期",
 }
-STALE = "该案件刚刚已被他人处理，请刷新页面查看最新状态后再操作"
 
 
 def _visible(user, case_id: int) -> Case:
