@@ -3,7 +3,10 @@
 It knows nothing about cases: it learns labels from texts. Features are jieba word
 TF-IDF plus character 1–3-gram TF-IDF; the model is a linear SVM (class weights
 balanced) with sigmoid-calibrated probabilities, so a suggestion carries a
-confidence and the words that drove it.
+confidence and the words that drove it. Below 20,000 texts the SVM is solved
+exactly (liblinear) and calibrated on 3-fold cross-validated scores; above, the
+same objective is solved by SGD and calibrated on a held-out tenth, which keeps
+100,000 cases within two minutes and 2 GB.
 
 Texts are normalised (Excel `_x000D_` escapes, full-width forms, letters and digits
 folded to one placeholder so place codes and phone numbers do not become topics) and
@@ -112,12 +115,8 @@ def _jieba():
 
 
 def jieba_words(text: str) -> list[str]:
-    """Word tokens (analyzer of the word vectorizer; module level so it pickles).
-
-    Dictionary words only (no HMM guessing of unknown words): faster, and the
-    character n-grams already cover names and new words.
-    """
-    return _jieba().lcut(text, HMM=False)
+    """Word tokens (analyzer of the word vectorizer; module level so it pickles)."""
+    return _jieba().lcut(text)
 
 
 class TextClassifier:
