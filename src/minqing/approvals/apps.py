@@ -7,7 +7,9 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "申请审批"
 
     def ready(self) -> None:
+        from minqing.approvals.panels import case_panel
         from minqing.approvals.selectors import inbox_queue
-        from minqing.cases.selectors import EXTRA_INBOX_QUEUES
+        from minqing.cases.selectors import CASE_PANELS, EXTRA_INBOX_QUEUES
 
         EXTRA_INBOX_QUEUES.append(inbox_queue)
+        CASE_PANELS.append(case_panel)

@@ -128,3 +128,7 @@ def queue_counts(user, now: datetime | None = None) -> dict[str, int]:
 # Apps above cases (approvals, feedback, …) add their own to-do queues here at start-up:
 # each entry maps a user to {"name", "label", "count", "url"}.
 EXTRA_INBOX_QUEUES: list = []
+
+# Apps above cases add panels to the case page (approval requests, supervision orders):
+# each maps (user, case, the user's actor kinds for the case) to HTML, or "" for nothing.
+CASE_PANELS: list = []

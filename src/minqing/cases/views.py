@@ -38,7 +38,7 @@ from minqing.cases.forms import (
     duplicate_cases,
     villages_of,
 )
-from minqing.cases.lifecycle import TRANSITIONS, allowed_actions
+from minqing.cases.lifecycle import TRANSITIONS, actor_kinds, allowed_actions
 from minqing.cases.models import Case, CaseEvent, CaseState, Category, Channel, Outcome, Party, Urgency
 from minqing.core.errors import DomainError, InvalidTransition, NotPermitted
 from minqing.notify import actions as notify_actions
@@ -254,6 +254,11 @@ def _action_form(action: str, case: Case, *, data=None, categories=(), units=())
     return form_class(data, **kwargs)
 
 
+def _side_panels(user, case: Case) -> list[str]:
+    kinds = actor_kinds(user, case)
+    return [html for panel in selectors.CASE_PANELS if (html := panel(user, case, kinds))]
+
+
 def _detail_context(request: HttpRequest, case: Case, *, bound: ActionForm | None = None, error: str = "") -> dict:
     user = request.user
     # Unit links exist only once the case has been assigned; skip the query before that.
@@ -306,6 +311,9 @@ def _detail_context(request: HttpRequest, case: Case, *, bound: ActionForm | Non
             for e in events
         ],
         "panels": panels,
+        "side_panels": [
+            html for panel in selectors.CASE_PANELS if (html := panel(user, case, actor_kinds(user, case)))
+        ],
         "page_error": error if bound is None or bound.action not in names else "",
         "extended": bool(case.handle_due_original and case.handle_due != case.handle_due_original),
         "overdue": case.is_overdue(),

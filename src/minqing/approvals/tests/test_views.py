@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import pytest
 from django.urls import reverse
 
 from minqing.approvals import actions
 from minqing.approvals.models import ApprovalRequest, Kind, State
 from minqing.testing.personas import PASSWORD
-
-pytestmark = pytest.mark.urls("minqing.approvals.tests.urls")
 
 
 def _login(client, user):
@@ -62,3 +59,16 @@ def test_decide_by_wrong_approver_is_refused(client, case, township_handler, cou
     assert response.status_code == 403
     request.refresh_from_db()
     assert (request.current_step, request.steps.count()) == (1, 0)
+
+
+def test_case_page_offers_extension_request_to_lead_unit(client, case, township_handler):
+    client.force_login(township_handler)
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert reverse("approvals:new", args=[case.pk, "extension"]) in page
+    assert "延期申请" in page
+
+
+def test_case_page_offers_no_requests_to_inspector(client, case, inspector):
+    client.force_login(inspector)
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert "/approvals/new/" not in page

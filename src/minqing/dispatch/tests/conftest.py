@@ -17,7 +17,7 @@ LABELLED_457 = REPO_ROOT.parent / "shared" / "data" / "public_messages_labelled_
 @pytest.fixture(scope="session")
 def labelled_rows() -> list[LabelledCase]:
     if not LABELLED_457.exists():
-        pytest.skip(f"{LABELLED_457} is not available")
+        pytest.fail(f"{LABELLED_457} is missing: tests expect ../shared beside the repository")
     return read_labelled_csv(LABELLED_457)
 
 

@@ -148,7 +148,6 @@ def test_answer_then_close_takes_order_off_the_board(case, county_manager, towns
 
 
 def test_supervision_board_page_lists_orders(client, case, county_manager, settings):
-    settings.ROOT_URLCONF = "minqing.approvals.tests.urls"
     actions.issue_supervision(case, county_manager, "限期回复处理进展", _due_in(3))
     assert client.login(username=county_manager.username, password=PASSWORD)
     page = client.get(reverse("dispatch:supervision"))
@@ -157,7 +156,6 @@ def test_supervision_board_page_lists_orders(client, case, county_manager, setti
 
 
 def test_urge_form_posts_through_the_action(client, case, dispatcher, settings):
-    settings.ROOT_URLCONF = "minqing.approvals.tests.urls"
     assert client.login(username=dispatcher.username, password=PASSWORD)
     response = client.post(reverse("dispatch:urge", args=[case.pk]), {"note": "请尽快"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "已催办" in response.content.decode()
