@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "minqing.cases",
     "minqing.approvals",
     "minqing.dispatch",
+    "minqing.intake",
+    "minqing.feedback",
     "minqing.alerts",
     "minqing.web",
     "minqing.demo",
