@@ -132,3 +132,13 @@ EXTRA_INBOX_QUEUES: list = []
 # Apps above cases add panels to the case page (approval requests, supervision orders):
 # each maps (user, case, the user's actor kinds for the case) to HTML, or "" for nothing.
 CASE_PANELS: list = []
+
+
+def resolve_reference(queryset: QuerySet[Case], reference: str) -> Case | None:
+    """The case a reference number now points to: a merged case resolves to the case it joined."""
+    case = queryset.filter(reference=(reference or "").strip().upper()).first()
+    seen = set()
+    while case is not None and case.merged_into_id and case.pk not in seen:
+        seen.add(case.pk)
+        case = Case.objects.filter(pk=case.merged_into_id).first()
+    return case

@@ -55,3 +55,14 @@ def test_party_phone_is_encrypted_at_rest(registered):
     assert "13912345678" not in party.phone_encrypted
     assert party.phone == "13912345678"
     assert party.masked_phone == "139****5678"
+
+
+def test_merged_reference_resolves_to_the_surviving_case(new_case, dispatcher):
+    from minqing.cases.selectors import cases_visible_to, resolve_reference
+
+    kept = actions.register_case(new_case(), dispatcher)
+    folded = actions.register_case(new_case(), dispatcher)
+    actions.merge_case(folded, dispatcher, into=kept)
+    assert resolve_reference(cases_visible_to(dispatcher), folded.reference) == kept
+    assert resolve_reference(cases_visible_to(dispatcher), kept.reference) == kept
+    assert resolve_reference(cases_visible_to(dispatcher), "YY1999-000001") is None
