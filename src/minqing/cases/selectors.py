@@ -135,10 +135,14 @@ CASE_PANELS: list = []
 
 
 def resolve_reference(queryset: QuerySet[Case], reference: str) -> Case | None:
-    """The case a reference number now points to: a merged case resolves to the case it joined."""
+    """The case a reference number now points to: a merged case resolves to the case it joined,
+    as long as that case is in `queryset` too (otherwise the merged case itself, which says where it went)."""
     case = queryset.filter(reference=(reference or "").strip().upper()).first()
     seen = set()
     while case is not None and case.merged_into_id and case.pk not in seen:
         seen.add(case.pk)
-        case = Case.objects.filter(pk=case.merged_into_id).first()
+        target = queryset.filter(pk=case.merged_into_id).first()
+        if target is None:
+            break
+        case = target
     return case
