@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "minqing.dispatch",
     "minqing.intake",
     "minqing.feedback",
+    "minqing.stats",
     "minqing.alerts",
     "minqing.web",
     "minqing.demo",
