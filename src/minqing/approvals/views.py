@@ -6,16 +6,12 @@ Views parse with `forms`, change records only through `actions` and read only th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from minqing.accounts.decorators import staff_required
 from minqing.approvals import actions, selectors
 from minqing.approvals.forms import DecisionForm, RequestForm
 from minqing.approvals.models import ApprovalRequest, Kind
@@ -24,17 +20,6 @@ from minqing.cases.selectors import cases_visible_to, get_visible_case
 from minqing.core.errors import DomainError
 from minqing.orgs.models import HANDLING_KINDS, OrgUnit
 from minqing.orgs.selectors import county_of
-
-
-def staff_required(view: Callable) -> Callable:
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.is_citizen:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _visible_request(user, pk: int) -> ApprovalRequest:

@@ -365,12 +365,7 @@ def assign_case(
     expected_version: int | None = None,
 ) -> Case:
     """交办: one lead unit, optional co-units, the handling deadline."""
-    with _acting(case, actor, "assign", at=at, expected_version=expected_version) as step:
-        co = _validate_units(lead_unit, co_units, step.case)
-        _set_units(step, lead_unit, co, deadline)
-        step.payload["note"] = note
-    notifications.case_assigned(step.case, lead_unit, co)
-    return step.case
+    return _assign("assign", case, actor, lead_unit, co_units, deadline, note, at, expected_version)
 
 
 def reassign_case(
@@ -385,11 +380,17 @@ def reassign_case(
     expected_version: int | None = None,
 ) -> Case:
     """重新交办: after a return, or to correct a wrong assignment."""
-    with _acting(case, actor, "reassign", at=at, expected_version=expected_version) as step:
+    return _assign("reassign", case, actor, lead_unit, co_units, deadline, note, at, expected_version)
+
+
+def _assign(action, case, actor, lead_unit, co_units, deadline, note, at, expected_version) -> Case:
+    with _acting(case, actor, action, at=at, expected_version=expected_version) as step:
         previous = step.case.lead_unit
         co = _validate_units(lead_unit, co_units, step.case)
         _set_units(step, lead_unit, co, deadline)
-        step.payload.update(note=note, previous_lead=previous.code if previous else None)
+        step.payload["note"] = note
+        if action == "reassign":
+            step.payload["previous_lead"] = previous.code if previous else None
     notifications.case_assigned(step.case, lead_unit, co)
     return step.case
 

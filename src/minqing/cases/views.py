@@ -6,12 +6,9 @@ Views parse with `forms`, change cases only through `actions` and read only thro
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -22,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from minqing.accounts.decorators import staff_required
 from minqing.accounts.models import Role
 from minqing.accounts.scoping import remit_for
 from minqing.cases import actions, selectors
@@ -79,19 +77,6 @@ PAYLOAD_LABELS = {
     "merged_from": gettext_lazy("并入案件"),
     "days": gettext_lazy("延期天数"),
 }
-
-
-def staff_required(view: Callable) -> Callable:
-    """Logged-in staff only; citizens use the public pages."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.is_citizen:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def can_register(user) -> bool:

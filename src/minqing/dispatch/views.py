@@ -7,32 +7,19 @@ anything outside the user's remit is a 404.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from minqing.accounts.decorators import staff_required
 from minqing.cases.models import Case
 from minqing.cases.selectors import cases_visible_to, get_visible_case
 from minqing.core.errors import DomainError
 from minqing.dispatch import actions, selectors
 from minqing.dispatch.models import SupervisionOrder
-
-
-def staff_required(view: Callable) -> Callable:
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.is_citizen:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 class UrgeForm(forms.Form):
