@@ -100,7 +100,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, float]:
                 print(f"  [{backend}]   {line.strip()}")
             worker = [sys.executable, __file__, "--worker", "--throughput-cases", str(args.throughput_cases)]
             if args.what_if:
-                worker.append("--what-if")
+                worker += ["--what-if", "--cases", str(args.cases), "--seed", str(args.seed + 1)]
             done = subprocess.run(worker, cwd=ROOT, env=env, capture_output=True, text=True)
             if done.returncode:
                 sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
@@ -132,7 +132,11 @@ def orchestrate(args: argparse.Namespace) -> None:
     results = {}
     for backend in backends:
         print(f"{backend}:", flush=True)
-        results[backend] = bench_backend(backend, args)
+        try:
+            results[backend] = bench_backend(backend, args)
+        except SystemExit as failure:  # print what the other backend measured anyway
+            print(f"  [{backend}] FAILED: {failure}", flush=True)
+            results[backend] = {}
     s, p = results.get("sqlite", {}), results.get("postgres", {})
     rows = [
         ("demo year generation, s (target ≤ 90 on SQLite)", s.get("demo_s"), p.get("demo_s"), ".1f"),
@@ -145,6 +149,7 @@ def orchestrate(args: argparse.Namespace) -> None:
         rows.append((f"  {step}, ms", s.get(f"ms_{step}"), p.get(f"ms_{step}"), ".2f"))
     rows.append(("  register (untimed above), ms", s.get("ms_register"), p.get("ms_register"), ".2f"))
     if args.what_if:
+        rows.append(("what-if all stand-ins: demo year again, s", s.get("demo_s_all"), p.get("demo_s_all"), ".1f"))
         rows.append(
             (
                 "what-if baseline (same DB, later), transitions/s",
@@ -294,6 +299,12 @@ def worker(args: argparse.Namespace) -> None:
         result = _throughput(args.throughput_cases)
         if args.what_if:
             result["tps_baseline_again"] = _throughput(args.throughput_cases)["tps"]
+            # The demo year again, on top (--force), with every stand-in at once.
+            from minqing.demo.generator import generate_demo_year
+
+            undo = _apply_what_if("all")
+            result["demo_s_all"] = generate_demo_year(cases=args.cases, seed=args.seed, force=True).seconds
+            undo()
             for name in WHAT_IFS:
                 undo = _apply_what_if(name)
                 result[f"tps_{name}"] = _throughput(args.throughput_cases)["tps"]

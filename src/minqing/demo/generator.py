@@ -430,7 +430,7 @@ class DemoYear:
         )
         plan.decline = rng.random() < 0.02
         key = (village.pk, level1)
-        if not plan.decline and rng.random() < 0.3 and self._open_by_key.get(key):
+        if not plan.decline and rng.random() < 0.06 and self._open_by_key.get(key):
             plan.merge_key = key  # a duplicate of an open case from the same village (checked when due)
         if rng.random() < 0.025:
             plan.wrong_lead = self._wrong_lead(plan.lead, township)
@@ -624,7 +624,7 @@ class DemoYear:
         text = self.texts.reply(plan.outcome, short=plan.short, unit=plan.lead.name, village=plan.village.name)
         actions.reply_case(plan.case_id, self.handlers[plan.lead.pk], outcome=plan.outcome, reply_text=text, at=at)
         plan.state = CaseState.REPLIED
-        self._schedule(self.office_after(at, self.rng.uniform(20, 1200)), "review", plan)
+        self._schedule(self.office_after(at, self.rng.uniform(20, 700)), "review", plan)
 
     def step_review(self, plan: _Plan, at: datetime) -> None:
         if plan.send_back:
