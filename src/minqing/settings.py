@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "minqing.approvals",
     "minqing.dispatch",
     "minqing.intake",
+    "minqing.intake.wechat",
+    "minqing.intake.open311",
     "minqing.feedback",
     "minqing.stats",
     "minqing.alerts",

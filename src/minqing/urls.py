@@ -10,6 +10,8 @@ urlpatterns = [
     path("approvals/", include("minqing.approvals.urls")),
     path("dispatch/", include("minqing.dispatch.urls")),
     path("api/v1/", include("minqing.api.urls")),
+    path("wechat/", include("minqing.intake.wechat.urls")),
+    path("open311/v2/", include("minqing.intake.open311.urls")),
     path("", include("minqing.web.urls")),
 ]
 
