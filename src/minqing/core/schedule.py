@@ -32,4 +32,11 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("prune_task_results", DAY, "prune_db_task_results", ("--queue-name", "*", "--min-age-days", "14")),
     # Expired sessions pile up in the database otherwise.
     ScheduledJob("clear_sessions", DAY, "clearsessions"),
+    # Rating SMS with a signed link for closed cases whose petitioner has no account; follow-up call sampling.
+    ScheduledJob("feedback_invite", 10 * MINUTE, "feedback_invite"),
+    ScheduledJob("feedback_sample", HOUR, "feedback_sample"),
+    # Dispatch: suggestions recorded for new cases, and whether the dispatcher took them.
+    ScheduledJob("dispatch_reconcile", 10 * MINUTE, "dispatch_reconcile"),
+    # Dispatch classifiers retrained weekly from the closed cases (skipped while there are too few).
+    ScheduledJob("dispatch_train", 7 * DAY, "dispatch_train", ("--if-enough",)),
 ]

@@ -14,13 +14,13 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from minqing.cases.actions import check_allowed, record_side_event
+from minqing.cases.actions import check_allowed, merge_case, record_side_event
 from minqing.cases.lifecycle import Actor, actor_kinds
-from minqing.cases.models import Case
+from minqing.cases.models import Case, Party
 from minqing.cases.notifications import case_link, unit_staff
 from minqing.core.errors import Conflict, DomainError, NotPermitted
-from minqing.dispatch.models import SupervisionOrder, Urging
-from minqing.notify.actions import Message, queue
+from minqing.dispatch.models import CaseLink, SupervisionOrder, Urging
+from minqing.notify.actions import Message, queue, queue_sms_to_number
 
 NOTE_MAX = 2000
 
@@ -148,3 +148,84 @@ def close_supervision(order: SupervisionOrder | int, actor, *, at: datetime | No
         locked.save()
         record_side_event(case, actor, "close_supervision", {"supervision": locked.pk}, at=at)
     return locked
+
+
+# --- Duplicates and related cases (重复件、关联件) ------------------------------------------
+
+LINK_LABELS = {CaseLink.Kind.DUPLICATE: "重复", CaseLink.Kind.RELATED: "相关"}
+
+
+def _pair(a: Case | int, b: Case | int) -> tuple[int, int]:
+    first, second = (x.pk if isinstance(x, Case) else int(x) for x in (a, b))
+    if first == second:
+        raise DomainError("不能将案件与其自身关联", code="same_case")
+    return min(first, second), max(first, second)
+
+
+def link_cases(a: Case | int, b: Case | int, actor, kind: str = CaseLink.Kind.RELATED) -> CaseLink:
+    """关联: mark two cases as duplicates or related; a note on each case says so.
+
+    The lifecycle has no `link` row yet, so the event is an `add_note` whose payload
+    carries the link (whoever may add notes to both cases may link them).
+    """
+    if kind not in CaseLink.Kind.values:
+        raise DomainError("关联类型无效", code="invalid_link_kind")
+    first, second = _pair(a, b)
+    at = timezone.now()
+    with transaction.atomic():
+        cases = {c.pk: c for c in Case.objects.select_for_update(of=("self",)).filter(pk__in=[first, second])}
+        if len(cases) != 2:
+            raise DomainError("案件不存在", code="unknown_case")
+        if CaseLink.objects.filter(case_a_id=first, case_b_id=second).exists():
+            raise Conflict("这两件案件已经关联")
+        link = CaseLink.objects.create(case_a_id=first, case_b_id=second, kind=kind, created_by=actor, created_at=at)
+        for this, other in ((cases[first], cases[second]), (cases[second], cases[first])):
+            payload = {
+                "text": f"与案件 {other.reference} 关联（{LINK_LABELS[kind]}）",
+                "link": other.reference,
+                "link_kind": kind,
+            }
+            record_side_event(this, actor, "add_note", payload, at=at)
+    return link
+
+
+def merge_cases(case: Case | int, into: Case | int, actor, *, note: str = "") -> Case:
+    """合并: fold `case` into the open case `into` (cases.actions.merge_case moves the
+    petitioners and keeps both references resolvable), record the duplicate link, and
+    tell the petitioner which case theirs joined."""
+    first, second = _pair(case, into)
+    with transaction.atomic():
+        source = Case.objects.get(pk=case.pk if isinstance(case, Case) else int(case))
+        recipients = _petitioners(source)
+        merged = merge_case(source, actor, into=into, note=note)
+        target = merged.merged_into
+        CaseLink.objects.update_or_create(
+            case_a_id=first,
+            case_b_id=second,
+            defaults={"kind": CaseLink.Kind.DUPLICATE, "created_by": actor, "created_at": timezone.now()},
+        )
+        _tell_petitioner(merged, target, recipients)
+    return merged
+
+
+def _petitioners(case: Case) -> tuple[list, list[str]]:
+    """The case's citizen account, and the phones of its parties (read before the merge moves them)."""
+    accounts = [case.citizen] if case.citizen_id and case.citizen.is_active else []
+    phones = [] if case.is_anonymous else [p.phone for p in Party.objects.filter(case=case) if p.phone_hash]
+    return accounts, phones
+
+
+def _tell_petitioner(merged: Case, target: Case, recipients: tuple[list, list[str]]) -> None:
+    accounts, phones = recipients
+    message = Message(
+        kind="case_merged",
+        title=f"您反映的事项（编号{merged.reference}）已并入案件{target.reference}一并办理",
+        body="原编号和查询码仍可查询办理进展。",
+        case_id=target.pk,
+    )
+    key = f"merged:{merged.pk}"
+    queue(message, accounts, key=key, sms=True)
+    account_phones = {a.phone for a in accounts if a.phone_encrypted}
+    for index, phone in enumerate(dict.fromkeys(phones)):
+        if phone and phone not in account_phones:
+            queue_sms_to_number(message, phone, key=f"{key}:{index}")

@@ -8,6 +8,7 @@ class DispatchConfig(AppConfig):
 
     def ready(self) -> None:
         from minqing.cases.selectors import CASE_PANELS
-        from minqing.dispatch.panels import case_panel
+        from minqing.dispatch.panels import case_panel, related_panel
 
         CASE_PANELS.append(case_panel)
+        CASE_PANELS.append(related_panel)

@@ -71,3 +71,125 @@ class SupervisionOrder(models.Model):
 
     def is_overdue(self, now=None) -> bool:
         return self.state == self.State.OPEN and (now or timezone.now()) > self.reply_due
+
+
+class RoutingRule(models.Model):
+    """Routing as data: category × township → unit, or a keyword override (checked first).
+
+    A rule matches when each of its set fields matches: the category (a level-2
+    category, or a level-1 one covering its children), the township where the case
+    happened, and the keyword appearing in the title or content. Among matches,
+    keyword rules come first, then higher priority, then the more specific rule.
+    """
+
+    category = models.ForeignKey(
+        "cases.Category",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("分类（一级或二级）"),
+    )
+    township = models.ForeignKey(
+        "orgs.OrgUnit", null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("乡镇")
+    )
+    keyword = models.CharField(_("关键词"), max_length=40, blank=True)
+    unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.CASCADE, related_name="+", verbose_name=_("承办单位"))
+    priority = models.SmallIntegerField(_("优先级"), default=0, help_text=_("数值大者优先"))
+    active = models.BooleanField(_("启用"), default=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-priority", "id"]
+        verbose_name = _("分派规则")
+        verbose_name_plural = _("分派规则")
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self) -> str:
+        parts = []
+        if self.keyword:
+            parts.append(f"关键词“{self.keyword}”")
+        if self.category_id:
+            parts.append(str(self.category))
+        if self.township_id:
+            parts.append(self.township.name)
+        return f"{' × '.join(parts) or '全部'} → {self.unit.name}"
+
+
+class ClassifierVersion(models.Model):
+    """One trained model file (under DATA_DIR/models/); one active version per target."""
+
+    class Target(models.TextChoices):
+        CATEGORY = "category", _("诉求分类")
+        UNIT = "unit", _("承办单位")
+
+    version = models.PositiveIntegerField(_("版本"), unique=True)
+    target = models.CharField(_("预测对象"), max_length=10, choices=Target.choices)
+    path = models.CharField(_("模型文件"), max_length=255)
+    trained_at = models.DateTimeField(_("训练时间"), default=timezone.now)
+    n_training = models.PositiveIntegerField(_("训练案件数"), default=0)
+    metrics = models.JSONField(_("评估指标"), default=dict, blank=True)
+    active = models.BooleanField(_("启用"), default=False)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("分类模型版本")
+        verbose_name_plural = _("分类模型版本")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target"], condition=models.Q(active=True), name="one_active_classifier_per_target"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} v{self.version}"
+
+
+class SuggestionRecord(models.Model):
+    """What was suggested for a case, and (once known) what the dispatcher chose."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="suggestion_records")
+    made_at = models.DateTimeField(_("建议时间"), default=timezone.now, db_index=True)
+    suggested = models.JSONField(_("建议内容"), default=dict)
+    chosen_category = models.ForeignKey(
+        "cases.Category", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    chosen_unit = models.ForeignKey("orgs.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    accepted_category = models.BooleanField(_("采纳分类（首选）"), null=True, blank=True)
+    accepted_unit = models.BooleanField(_("采纳单位（首选）"), null=True, blank=True)
+    # 1–3: the chosen one was the n-th suggestion; 0: not among them; null: no choice yet.
+    category_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    unit_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-made_at", "-id"]
+        verbose_name = _("分派建议记录")
+        verbose_name_plural = _("分派建议记录")
+
+    def __str__(self) -> str:
+        return f"建议 {self.case_id} {self.made_at:%Y-%m-%d}"
+
+
+class CaseLink(models.Model):
+    """Two open cases marked as duplicates or related (case_a has the smaller id)."""
+
+    class Kind(models.TextChoices):
+        DUPLICATE = "duplicate", _("重复")
+        RELATED = "related", _("相关")
+
+    case_a = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    case_b = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("关系"), max_length=10, choices=Kind.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("案件关联")
+        verbose_name_plural = _("案件关联")
+        constraints = [models.UniqueConstraint(fields=["case_a", "case_b"], name="unique_case_link")]
+
+    def __str__(self) -> str:
+        return f"{self.case_a_id}–{self.case_b_id} {self.kind}"

@@ -15,11 +15,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from minqing.accounts.decorators import staff_required
+from minqing.accounts.scoping import visible_units
 from minqing.cases.models import Case
 from minqing.cases.selectors import cases_visible_to, get_visible_case
 from minqing.core.errors import DomainError
 from minqing.dispatch import actions, selectors
-from minqing.dispatch.models import SupervisionOrder
+from minqing.dispatch.acceptance import acceptance_rates
+from minqing.dispatch.models import CaseLink, SuggestionRecord, SupervisionOrder
+from minqing.dispatch.suggest import suggest
+from minqing.orgs.models import OrgUnit, UnitKind
 
 
 class UrgeForm(forms.Form):
@@ -112,3 +116,67 @@ def supervise_view(request: HttpRequest, case_id: int) -> HttpResponse:
         actions.issue_supervision(case, request.user, data["note"], data["reply_due"])
 
     return _case_form(request, case_id, SuperviseForm, "supervise", perform)
+
+
+# --- Suggestions, acceptance, duplicates -------------------------------------------------
+
+TEXT_LIMIT = 5000
+
+
+def _visible_unit(user, raw: str | None, kind: str) -> OrgUnit | None:
+    if not (raw or "").isdigit():
+        return None
+    return visible_units(user).filter(pk=int(raw), kind=kind, active=True).select_related("parent").first()
+
+
+@staff_required
+@require_http_methods(["GET"])
+def suggest_fragment(request: HttpRequest) -> HttpResponse:
+    """The top-3 categories and units for the registration form (htmx fragment)."""
+    title = (request.GET.get("title") or "")[:120]
+    content = (request.GET.get("content") or "")[:TEXT_LIMIT]
+    township = _visible_unit(request.user, request.GET.get("township"), UnitKind.TOWNSHIP)
+    village = _visible_unit(request.user, request.GET.get("village"), UnitKind.VILLAGE)
+    if not (title.strip() or content.strip()):
+        return render(request, "dispatch/_suggestions.html", {"empty": True})
+    suggestions = suggest(title, content, township=township, village=village)
+    return render(request, "dispatch/_suggestions.html", {"suggestions": suggestions.as_dict()})
+
+
+@staff_required
+@require_http_methods(["GET"])
+def acceptance_page(request: HttpRequest) -> HttpResponse:
+    records = SuggestionRecord.objects.filter(case__in=cases_visible_to(request.user))
+    total, months = acceptance_rates(records)
+    return render(request, "dispatch/acceptance.html", {"total": total, "months": months})
+
+
+def _two_visible(user, case_id: int, other_id: int) -> tuple[Case, Case]:
+    return _visible_case(user, case_id), _visible_case(user, other_id)
+
+
+@staff_required
+@require_POST
+def link_view(request: HttpRequest, case_id: int, other_id: int) -> HttpResponse:
+    case, other = _two_visible(request.user, case_id, other_id)
+    kind = request.POST.get("kind") or CaseLink.Kind.RELATED
+    try:
+        actions.link_cases(case, other, request.user, kind)
+        messages.success(request, f"已与案件 {other.reference} 关联")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("cases:detail", pk=case.pk)
+
+
+@staff_required
+@require_POST
+def merge_view(request: HttpRequest, case_id: int, other_id: int) -> HttpResponse:
+    """合并: this case joins `other`; the petitioner is told."""
+    case, other = _two_visible(request.user, case_id, other_id)
+    try:
+        actions.merge_cases(case, other, request.user, note=request.POST.get("note", "")[:2000])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("cases:detail", pk=case.pk)
+    messages.success(request, f"案件 {case.reference} 已并入 {other.reference}，已通知信访人")
+    return redirect("cases:detail", pk=other.pk)

@@ -33,3 +33,29 @@ def split_rows(labelled_rows) -> tuple[list[LabelledCase], list[LabelledCase]]:
 def trained(split_rows) -> TextClassifier:
     train, _ = split_rows
     return TextClassifier().fit([row.text for row in train], [row.category for row in train])
+
+
+@pytest.fixture(scope="session")
+def tiny_models():
+    """A category and a unit classifier on synthetic texts, trained once per session."""
+    from minqing.dispatch.tests.factories import train_tiny
+
+    return train_tiny()
+
+
+@pytest.fixture
+def models_dir(settings, tmp_path):
+    from minqing.dispatch.suggest import clear_model_cache
+
+    settings.MINQING_MODELS_DIR = tmp_path / "models"
+    clear_model_cache()
+    yield settings.MINQING_MODELS_DIR
+    clear_model_cache()
+
+
+@pytest.fixture
+def active_models(yiyang, models_dir, tiny_models):
+    from minqing.dispatch.tests.factories import install_models
+
+    install_models(models_dir, *tiny_models)
+    return models_dir

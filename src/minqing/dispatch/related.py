@@ -1,0 +1,234 @@
+"""Duplicate and related open cases (重复件、关联件), found on intake and on the case page.
+
+Candidates are OPEN cases the user may see, in the same county. A candidate is
+related when it is
+
+* similar in text: TF-IDF cosine over character 2–3-grams (hashed, so nothing is
+  fitted; IDF comes from the candidate set), among cases of the last N days;
+* from the same petitioner: a party with the same phone or ID lookup hash (any age);
+* from the same village, within N days;
+* about the same place: latitude/longitude within 500 m, within N days.
+
+The candidate set is bounded (same county, last N days, newest `MAX_CANDIDATES`),
+and each case's n-gram counts are cached per process (a case's text never changes).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import scipy.sparse as sp
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from minqing.cases.models import OPEN_STATES, Case, Party
+from minqing.cases.selectors import cases_visible_to
+from minqing.dispatch.classifier import case_text, normalize_text
+from minqing.orgs.models import OrgUnit, UnitKind
+
+TEXT_THRESHOLD = 0.3
+PLACE_METRES = 500
+MAX_CANDIDATES = 5000
+MAX_TEXT_CHARS = 400
+CACHE_LIMIT = 50_000
+EARTH_RADIUS_M = 6_371_000
+SCORE_PETITIONER, SCORE_PLACE, SCORE_VILLAGE = 1.0, 0.5, 0.2
+
+_vectorizer = HashingVectorizer(
+    analyzer="char", ngram_range=(2, 3), n_features=2**20, alternate_sign=False, norm=None, lowercase=False
+)
+_rows_lock = threading.Lock()
+_rows: dict[tuple[int, float], sp.csr_matrix] = {}
+
+
+@dataclass(slots=True)
+class Related:
+    case: Case
+    reasons: list[str] = field(default_factory=list)
+    score: float = 0.0
+
+
+@dataclass(slots=True)
+class Probe:
+    """What a new or existing case looks like to the search."""
+
+    text: str
+    case_id: int | None = None
+    county_path: str = ""
+    village: OrgUnit | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    phone_hashes: set[str] = field(default_factory=set)
+    id_hashes: set[str] = field(default_factory=set)
+
+
+def find_related(
+    user,
+    case_or_text: Case | str,
+    *,
+    phone_hash: str | None = None,
+    id_hash: str | None = None,
+    village: OrgUnit | None = None,
+    township: OrgUnit | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    days: int = 30,
+    limit: int = 10,
+    now: datetime | None = None,
+) -> list[Related]:
+    """Open cases the user may see that look like duplicates of, or relate to, this one; best first."""
+    probe = _probe(user, case_or_text, village=village, township=township, latitude=latitude, longitude=longitude)
+    probe.phone_hashes |= {phone_hash} if phone_hash else set()
+    probe.id_hashes |= {id_hash} if id_hash else set()
+    found: dict[int, Related] = {}
+    since = (now or timezone.now()) - timedelta(days=days)
+    base = _open_candidates(user, probe)
+    recent = list(base.filter(submitted_at__gte=since).order_by("-submitted_at", "-id")[:MAX_CANDIDATES])
+    _by_text(probe, recent, found)
+    _by_village_and_place(probe, recent, found)
+    _by_petitioner(probe, base, found)
+    return sorted(found.values(), key=lambda r: (-r.score, -r.case.pk))[:limit]
+
+
+def _probe(user, case_or_text, *, village, township, latitude, longitude) -> Probe:
+    if isinstance(case_or_text, Case):
+        case = case_or_text
+        hashes = Party.objects.filter(case=case).values_list("phone_hash", "id_number_hash")
+        return Probe(
+            text=case_text(case.title, case.content),
+            case_id=case.pk,
+            county_path=_county_path(case.location_path),
+            village=case.location_unit if case.location_unit.kind == UnitKind.VILLAGE else None,
+            latitude=case.latitude,
+            longitude=case.longitude,
+            phone_hashes={p for p, _ in hashes if p},
+            id_hashes={i for _, i in hashes if i},
+        )
+    where = village or township
+    return Probe(
+        text=str(case_or_text or ""),
+        county_path=_county_path(where.path) if where else "",
+        village=village,
+        latitude=latitude,
+        longitude=longitude,
+    )
+
+
+def _county_path(path: str) -> str:
+    """/…/410327/410327102/ → the path down to the county (codes of 6 digits)."""
+    parts = [code for code in path.strip("/").split("/") if code]
+    for depth, code in enumerate(parts):
+        if len(code) == 6 and code.isdigit() and not code.endswith("00"):
+            return "/" + "/".join(parts[: depth + 1]) + "/"
+    return path
+
+
+def _open_candidates(user, probe: Probe) -> QuerySet[Case]:
+    queryset = cases_visible_to(user).filter(state__in=OPEN_STATES)
+    if probe.county_path:
+        queryset = queryset.filter(location_path__startswith=probe.county_path)
+    if probe.case_id:
+        queryset = queryset.exclude(pk=probe.case_id)
+    return queryset.select_related("location_unit")
+
+
+def _add(found: dict[int, Related], case: Case, reason: str, score: float) -> None:
+    entry = found.setdefault(case.pk, Related(case=case))
+    if reason not in entry.reasons:
+        entry.reasons.append(reason)
+        entry.score = round(entry.score + score, 4)
+
+
+# --- Text similarity --------------------------------------------------------------------
+
+
+def _counts(text: str) -> sp.csr_matrix:
+    return _vectorizer.transform([normalize_text(text, MAX_TEXT_CHARS)])
+
+
+def _row_key(case: Case) -> tuple[int, float]:
+    # The creation time guards against a reused id (a restored or rolled-back database).
+    return case.pk, case.created_at.timestamp() if case.created_at else 0.0
+
+
+def _case_rows(cases: list[Case]) -> sp.csr_matrix:
+    keys = [_row_key(case) for case in cases]
+    with _rows_lock:
+        cached = {key: _rows[key] for key in keys if key in _rows}
+    computed = {
+        key: _counts(case_text(case.title, case.content))
+        for key, case in zip(keys, cases, strict=True)
+        if key not in cached
+    }
+    with _rows_lock:
+        if len(_rows) + len(computed) > CACHE_LIMIT:
+            _rows.clear()
+        _rows.update(computed)
+    return sp.vstack([cached.get(key, computed.get(key)) for key in keys], format="csr")
+
+
+def _weighted(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf × idf, each row scaled to unit length."""
+    weighted = counts.astype(np.float64)
+    weighted.data = (1.0 + np.log(weighted.data)) * idf[weighted.indices]
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.diags(1.0 / norms) @ weighted
+
+
+def similarities(text: str, cases: list[Case]) -> np.ndarray:
+    """Cosine of TF-IDF char n-gram vectors between `text` and each case (IDF over the cases and the text)."""
+    query = _counts(text)
+    if not cases or query.nnz == 0:
+        return np.zeros(len(cases))
+    rows = _case_rows(cases)
+    document_frequency = np.bincount(np.concatenate([rows.indices, query.indices]), minlength=rows.shape[1])
+    idf = np.log((len(cases) + 2) / (document_frequency + 1.0)) + 1.0
+    return np.asarray((_weighted(rows, idf) @ _weighted(query, idf).T).todense()).ravel()
+
+
+def _by_text(probe: Probe, cases: list[Case], found: dict[int, Related]) -> None:
+    scores = similarities(probe.text, cases)
+    for case, score in zip(cases, scores, strict=True):
+        if score >= TEXT_THRESHOLD:
+            _add(found, case, f"内容相似（{score:.2f}）", float(score))
+
+
+# --- Place, village, petitioner -------------------------------------------------------------
+
+
+def distance_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance on a spherical earth."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a)))
+
+
+def _by_village_and_place(probe: Probe, cases: list[Case], found: dict[int, Related]) -> None:
+    located = probe.latitude is not None and probe.longitude is not None
+    for case in cases:
+        if probe.village is not None and case.location_unit_id == probe.village.pk:
+            _add(found, case, f"同一行政村（{probe.village.name}）", SCORE_VILLAGE)
+        if located and case.latitude is not None and case.longitude is not None:
+            metres = distance_metres(probe.latitude, probe.longitude, case.latitude, case.longitude)
+            if metres <= PLACE_METRES:
+                _add(found, case, f"地点相近（约{metres:.0f}米）", SCORE_PLACE)
+
+
+def _by_petitioner(probe: Probe, base: QuerySet[Case], found: dict[int, Related]) -> None:
+    if not (probe.phone_hashes or probe.id_hashes):
+        return
+    parties = Party.objects.filter(
+        Q(phone_hash__in=probe.phone_hashes) | Q(id_number_hash__in=probe.id_hashes)
+    ).values_list("case_id", "id_number_hash")
+    reasons: dict[int, str] = {}
+    for case_id, id_number in parties:
+        reasons[case_id] = "同一信访人（身份证号）" if id_number in probe.id_hashes else "同一信访人（电话）"
+    for case in base.filter(pk__in=list(reasons)):
+        _add(found, case, reasons[case.pk], SCORE_PETITIONER)
