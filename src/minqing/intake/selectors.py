@@ -98,6 +98,8 @@ def public_timeline(case: Case) -> list[TimelineEntry]:
     entries = []
     for event in events:
         label = _(PUBLIC_EVENT_LABELS[event.action])
+        if event.action == "add_information" and event.payload.get("attachments") and not event.payload.get("text"):
+            label = _("上传照片或材料")
         if event.action in ("assign", "reassign") and names.get(event.payload.get("lead_unit")):
             label = _("交由%(unit)s办理") % {"unit": names[event.payload["lead_unit"]]}
         entries.append(TimelineEntry(at=event.created_at, label=label))
