@@ -1,7 +1,8 @@
 """Delivering outbox rows of channel WECHAT: a template message, or a customer-service text.
 
 `register_senders()` (called from the app's ready()) plugs `send_wechat` into
-`minqing.notify.actions.SENDERS` when notify offers that registry.
+`minqing.notify.actions.SENDERS`, and `queue_wechat_template` into
+`minqing.cases.notifications.CITIZEN_NOTIFIERS`, when those hooks exist (see docs/wechat.md).
 """
 
 from __future__ import annotations
@@ -41,9 +42,21 @@ def send_wechat(notification: Notification, client: WeChatClient | None = None) 
     return client.send_text(notification.address, f"{notification.title}\n{notification.body}".strip())
 
 
+def notify_citizen(kind: str, case: Case) -> None:
+    """A citizen notifier for cases.notifications: template message to the case's citizen, if a follower."""
+    from minqing.intake.wechat.notifications import queue_wechat_template
+
+    if case.citizen_id:
+        queue_wechat_template(case.citizen, kind, case)
+
+
 def register_senders() -> None:
+    from minqing.cases import notifications
     from minqing.notify import actions
 
     senders = getattr(actions, "SENDERS", None)
     if isinstance(senders, dict):
         senders.setdefault(Channel.WECHAT, send_wechat)
+    notifiers = getattr(notifications, "CITIZEN_NOTIFIERS", None)
+    if isinstance(notifiers, list) and notify_citizen not in notifiers:
+        notifiers.append(notify_citizen)

@@ -102,3 +102,17 @@ def test_template_message_is_skipped_for_users_without_openid(citizen, unit):
     )
     assert queue_wechat_template(citizen, "assigned", case) is None
     assert not Notification.objects.filter(channel=NotifyChannel.WECHAT).exists()
+
+
+def test_register_senders_plugs_into_the_proposed_hooks(monkeypatch):
+    from minqing.cases import notifications
+    from minqing.intake.wechat.senders import notify_citizen, register_senders
+    from minqing.notify import actions
+
+    monkeypatch.setattr(actions, "SENDERS", {}, raising=False)
+    monkeypatch.setattr(notifications, "CITIZEN_NOTIFIERS", [], raising=False)
+    register_senders()
+    register_senders()
+    registered, notifiers = actions.SENDERS, notifications.CITIZEN_NOTIFIERS
+    assert registered == {NotifyChannel.WECHAT: send_wechat}
+    assert notifiers == [notify_citizen]
