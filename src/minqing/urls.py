@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases/", include("minqing.cases.urls")),
     path("approvals/", include("minqing.approvals.urls")),
     path("dispatch/", include("minqing.dispatch.urls")),
+    path("stats/", include("minqing.stats.urls")),
     path("feedback/", include("minqing.feedback.urls")),
     path("api/v1/", include("minqing.api.urls")),
     path("m/", include("minqing.intake.urls")),

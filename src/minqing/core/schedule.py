@@ -32,6 +32,10 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("prune_task_results", DAY, "prune_db_task_results", ("--queue-name", "*", "--min-age-days", "14")),
     # Expired sessions pile up in the database otherwise.
     ScheduledJob("clear_sessions", DAY, "clearsessions"),
+    # Statistics: fold new case events into the daily rollups and the search index.
+    ScheduledJob("stats_update", 5 * MINUTE, "stats_update"),
+    # Weekly, monthly and quarterly reports of the periods just ended, pushed once each.
+    ScheduledJob("stats_reports", HOUR, "stats_reports"),
     # Rating SMS with a signed link for closed cases whose petitioner has no account; follow-up call sampling.
     ScheduledJob("feedback_invite", 10 * MINUTE, "feedback_invite"),
     ScheduledJob("feedback_sample", HOUR, "feedback_sample"),

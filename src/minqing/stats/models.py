@@ -175,3 +175,7 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope_id} {self.kind} {self.period_start}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.kind}-{self.period_start:%Y%m%d}"

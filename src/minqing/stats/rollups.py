@@ -117,7 +117,7 @@ class Batch:
             township = self.units.township_of(case.location_unit_id)
             state = CaseRollupState(
                 case_id=case_id,
-                unit_id_value=township,
+                unit_id_value=case.lead_unit_id or township or case.location_unit_id,
                 township_id_value=township,
                 category_id_value=case.category_id,
                 channel=case.channel,

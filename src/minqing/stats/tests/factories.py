@@ -148,7 +148,7 @@ def raw_counters() -> tuple[dict[tuple, Counters], dict[tuple, int]]:
     dims = {}
     for c in cases.values():
         township = _township(c.location_unit)
-        dims[c.pk] = (c.lead_unit_id or township, township, c.category_id, c.channel)
+        dims[c.pk] = (c.lead_unit_id or township or c.location_unit_id, township, c.category_id, c.channel)
 
         def add(moment: datetime, counter: str, amount: int = 1, case=c) -> None:
             table[(_day(moment), *dims[case.pk])][counter] += amount

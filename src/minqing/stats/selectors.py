@@ -1,0 +1,239 @@
+"""Read side of statistics, always scoped.
+
+Rollup rows are restricted by the user's remit (`remit_for(user).read_paths` on the row's
+unit path) and then to the requested scope; case lists start from `cases_visible_to`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from minqing.accounts.models import Role
+from minqing.accounts.scoping import remit_for
+from minqing.cases.models import HANDLING_STATES, OPEN_STATES, Case, CaseEvent, CaseState, Category, Party
+from minqing.cases.selectors import NEARLY_DUE_WINDOW, cases_visible_to, overdue_q
+from minqing.core import crypto
+from minqing.core.deadlines import LOCAL_TZ
+from minqing.orgs.models import OrgUnit, UnitKind
+from minqing.stats.metrics import Counters
+from minqing.stats.models import COUNTERS, DailyRollup
+
+UNSATISFIED_WINDOW = timedelta(days=30)
+SCORE_FILTERS = {
+    "satisfied": Q(payload__score="satisfied") | Q(payload__score=5),
+    "basically_satisfied": Q(payload__score="basically_satisfied") | Q(payload__score=4),
+    "unsatisfied": Q(payload__score="unsatisfied") | Q(payload__score__in=[1, 2, 3]),
+}
+
+
+# --- Scope ----------------------------------------------------------------------------------
+
+
+def visible_unit(user, code: str) -> OrgUnit:
+    """A unit whose statistics the user may read, or 404 (no hint that it exists)."""
+    unit = OrgUnit.objects.filter(code=code).first()
+    if unit is None or not remit_for(user).can_see(unit):
+        raise Http404("单位不存在或您无权查看")
+    return unit
+
+
+def home_scope(user) -> OrgUnit | None:
+    """The widest unit the user may see statistics for: their county, else their own unit."""
+    remit = remit_for(user)
+    if not remit.read_paths:
+        return None
+    paths = remit.paths_with_role(Role.DISPATCHER, Role.COUNTY_MANAGER, Role.INSPECTOR) or remit.paths_with_role(
+        Role.UNIT_MANAGER, Role.HANDLER, Role.ASSESSOR
+    )
+    if not paths:
+        return None
+    code = paths[0].strip("/").split("/")[-1]
+    return OrgUnit.objects.filter(code=code).first()
+
+
+def can_unmask(user) -> bool:
+    """Personal data in exports unmasked: county managers and the centre's dispatchers only."""
+    return remit_for(user).has_role(Role.COUNTY_MANAGER, Role.DISPATCHER)
+
+
+def rollups_for(user, scope: OrgUnit) -> QuerySet[DailyRollup]:
+    """Rollup rows of units at or below `scope`, within the user's remit."""
+    remit = remit_for(user)
+    allowed = Q(pk__in=[])
+    for path in remit.read_paths:
+        allowed |= Q(unit_path__startswith=path)
+    return DailyRollup.objects.filter(allowed, unit_path__startswith=scope.path)
+
+
+def attributed_to(unit: OrgUnit) -> Q:
+    """Cases the rollups file under `unit` or below: led there, or unassigned and located there."""
+    return Q(lead_path__startswith=unit.path) | Q(lead_path="", location_path__startswith=unit.path)
+
+
+# --- Periods ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same kind just before (a month before a month, etc.)."""
+        if self.start.day == 1 and (self.end + timedelta(days=1)).day == 1:
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+            start_month = self.start.month - months
+            year = self.start.year + (start_month - 1) // 12
+            start = date(year, (start_month - 1) % 12 + 1, 1)
+            return Period(start, self.start - timedelta(days=1))
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def label(self) -> str:
+        if self.start.day == 1 and (self.end + timedelta(days=1)).day == 1 and self.start.month == self.end.month:
+            return f"{self.start.year}年{self.start.month}月"
+        return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+
+
+def today() -> date:
+    return timezone.now().astimezone(LOCAL_TZ).date()
+
+
+def month_of(day: date) -> Period:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return Period(day.replace(day=1), following - timedelta(days=1))
+
+
+def local_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
+
+
+# --- Aggregates over rollups ---------------------------------------------------------------------
+
+
+def _sums() -> dict:
+    return {name: Sum(name) for name in COUNTERS}
+
+
+def counters(rows: QuerySet[DailyRollup], period: Period) -> Counters:
+    return Counters.from_mapping(rows.filter(day__range=(period.start, period.end)).aggregate(**_sums()))
+
+
+def counters_by(rows: QuerySet[DailyRollup], period: Period, field: str) -> dict:
+    """Counters per value of `field` ("unit_id", "township_id", "category_id", "channel", "day")."""
+    grouped = rows.filter(day__range=(period.start, period.end)).values(field).annotate(**_sums()).order_by()
+    return {row[field]: Counters.from_mapping(row) for row in grouped}
+
+
+def counters_by_level1(rows: QuerySet[DailyRollup], period: Period) -> dict[str, Counters]:
+    parents = dict(Category.objects.values_list("pk", "parent__name"))
+    names = dict(Category.objects.values_list("pk", "name"))
+    result: dict[str, Counters] = {}
+    for category_id, figures in counters_by(rows, period, "category_id").items():
+        name = parents.get(category_id) or names.get(category_id) or "未分类"
+        result[name] = result.get(name, Counters()) + figures
+    return result
+
+
+def counters_by_handling_unit(rows: QuerySet[DailyRollup], period: Period, units: Iterable[OrgUnit]) -> dict:
+    """Counters per unit in `units`, each including the units below it (a township's villages)."""
+    per_unit = counters_by(rows, period, "unit_id")
+    paths = dict(OrgUnit.objects.filter(pk__in=[pk for pk in per_unit if pk]).values_list("pk", "path"))
+    result = {}
+    for unit in units:
+        result[unit] = Counters()
+        for pk, figures in per_unit.items():
+            if paths.get(pk, "").startswith(unit.path):
+                result[unit] = result[unit] + figures
+    return result
+
+
+def daily_series(rows: QuerySet[DailyRollup], period: Period) -> list[tuple[date, Counters]]:
+    by_day = counters_by(rows, period, "day")
+    return [
+        (period.start + timedelta(days=i), by_day.get(period.start + timedelta(days=i), Counters()))
+        for i in range(period.days)
+    ]
+
+
+def child_units(scope: OrgUnit) -> dict[str, list[OrgUnit]]:
+    """Townships and departments under a county (or a township's villages) for rankings."""
+    children = list(OrgUnit.objects.filter(parent=scope, active=True).order_by("sort_order", "code"))
+    return {
+        "townships": [u for u in children if u.kind == UnitKind.TOWNSHIP],
+        "departments": [u for u in children if u.kind == UnitKind.DEPARTMENT],
+        "villages": [u for u in children if u.kind == UnitKind.VILLAGE],
+    }
+
+
+# --- Live figures (from case rows, not rollups) ------------------------------------------------------
+
+
+def live_queries(now: datetime | None = None) -> dict[str, Q]:
+    now = now or timezone.now()
+    return {
+        "open": Q(state__in=OPEN_STATES),
+        "overdue": overdue_q(now),
+        "nearly_due": Q(state__in=HANDLING_STATES, handle_due__gte=now, handle_due__lt=now + NEARLY_DUE_WINDOW),
+        "returned": Q(state=CaseState.RETURNED),
+        "reopened": Q(state=CaseState.REOPENED),
+    }
+
+
+def scoped_cases(user, scope: OrgUnit) -> QuerySet[Case]:
+    return cases_visible_to(user).filter(attributed_to(scope))
+
+
+def live_counts(user, scope: OrgUnit, now: datetime | None = None) -> dict[str, int]:
+    """Open, overdue, nearly due, returned and reopened cases now, in one aggregate over open cases."""
+    queries = live_queries(now)
+    open_cases = scoped_cases(user, scope).filter(state__in=OPEN_STATES).order_by()
+    figures = open_cases.aggregate(**{name: Count("pk", filter=q) for name, q in queries.items()})
+    figures["unsatisfied"] = unsatisfied_cases(user, scope, now).count()
+    return figures
+
+
+def unsatisfied_cases(user, scope: OrgUnit, now: datetime | None = None) -> QuerySet[Case]:
+    since = (now or timezone.now()) - UNSATISFIED_WINDOW
+    rated = CaseEvent.objects.filter(SCORE_FILTERS["unsatisfied"], action="rate", created_at__gte=since)
+    return scoped_cases(user, scope).filter(pk__in=rated.values("case_id"))
+
+
+def open_supervision_events(user, scope: OrgUnit, limit: int = 50) -> list[CaseEvent]:
+    """督办 orders issued on cases in scope and not yet closed, newest first (read from case events)."""
+    cases = scoped_cases(user, scope).filter(state__in=OPEN_STATES)
+    issued = list(
+        CaseEvent.objects.filter(action="supervise", case__in=cases)
+        .select_related("case")
+        .order_by("-created_at")[:500]
+    )
+    ids = [e.payload.get("supervision") for e in issued]
+    closed = set(
+        CaseEvent.objects.filter(action="close_supervision", case_id__in=[e.case_id for e in issued]).values_list(
+            "payload__supervision", flat=True
+        )
+    )
+    return [e for e, pk in zip(issued, ids, strict=True) if pk not in closed][:limit]
+
+
+# --- Person history -------------------------------------------------------------------------------
+
+
+def person_cases(user, *, phone: str = "", id_number: str = "") -> QuerySet[Case]:
+    """Every visible case of one petitioner, matched exactly on the keyed hash (never on plaintext)."""
+    hashes = Q(pk__in=[])
+    if phone_hash := crypto.lookup_hash(phone):
+        hashes |= Q(phone_hash=phone_hash)
+    if id_hash := crypto.lookup_hash(id_number):
+        hashes |= Q(id_number_hash=id_hash)
+    case_ids = Party.objects.filter(hashes).values("case_id")
+    return cases_visible_to(user).filter(pk__in=case_ids).order_by("-submitted_at", "-id")
