@@ -231,6 +231,8 @@ LOGGING = {
 # --- Minqing --------------------------------------------------------------
 MINQING_COUNTY_CODE = os.environ.get("MINQING_COUNTY_CODE", "410327")
 MINQING_CASE_PREFIX = os.environ.get("MINQING_CASE_PREFIX", "YY")
+# Absolute address of this installation, for links sent by SMS and WeChat (e.g. https://mq.example.gov.cn).
+MINQING_PUBLIC_URL = os.environ.get("MINQING_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Share of the handling time used at which a case counts as nearly due (临期).
 DEADLINE_WARNING_SHARE = float(os.environ.get("DEADLINE_WARNING_SHARE", "0.75"))
 MAX_ATTACHMENT_BYTES = int(os.environ.get("MAX_ATTACHMENT_BYTES", str(10 * 1024 * 1024)))

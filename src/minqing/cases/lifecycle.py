@@ -26,6 +26,7 @@ class Actor:
 
     CENTRE = "centre"  # dispatcher whose county contains the case
     COUNTY_MANAGER = "county_manager"
+    INSPECTOR = "inspector"  # 督导组: reads the whole county, acts only through follow-up calls
     LEAD_UNIT = "lead_unit"  # handler or manager of the lead unit
     LEAD_MANAGER = "lead_manager"  # manager of the lead unit (approvals at unit level)
     CO_UNIT = "co_unit"
@@ -98,6 +99,9 @@ TRANSITIONS: dict[str, Transition] = {
         _t("close_supervision", _("督办销号"), ALL_LIVE, None, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
         _t("flag_nearly_due", _("临期提醒"), HANDLING, None, Actor.SYSTEM),
         _t("flag_overdue", _("超期预警"), (S.SUBMITTED, *HANDLING), None, Actor.SYSTEM),
+        _t("request_review", _("申请复查"), (S.CLOSED,), None, Actor.OWNER, Actor.INFORMANT, Actor.SYSTEM),
+        _t("decide_review", _("复查决定"), (S.CLOSED,), None, Actor.CENTRE, Actor.COUNTY_MANAGER),
+        _t("follow_up_call", _("回访"), ALL_LIVE, None, Actor.INSPECTOR),
         _t("rate", _("评价"), (S.CLOSED, S.REPLIED), None, Actor.OWNER, Actor.INFORMANT, Actor.SYSTEM),
     )
 }
@@ -121,6 +125,8 @@ def actor_kinds(user, case: Case) -> frozenset[str]:
         kinds.add(Actor.CENTRE)
     if Role.COUNTY_MANAGER in location_roles:
         kinds.add(Actor.COUNTY_MANAGER)
+    if Role.INSPECTOR in location_roles:
+        kinds.add(Actor.INSPECTOR)
     if Role.INFORMANT in remit.roles and case.submitted_by_id == user.pk:
         kinds.add(Actor.INFORMANT)
     if case.lead_path:

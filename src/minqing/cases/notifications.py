@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,10 +13,28 @@ from minqing.notify.actions import Message, queue, queue_sms_to_number
 from minqing.orgs.models import OrgUnit, UnitKind
 
 UNIT_STAFF = (Role.HANDLER, Role.UNIT_MANAGER, Role.ASSESSOR)
+# Apps above cases add citizen notifiers (e.g. WeChat template messages): each is called with
+# (kind, case), kind in "assigned" | "replied" | "rate", for cases that have a citizen account.
+CITIZEN_NOTIFIERS: list = []
+
+
+def _tell_citizen(kind: str, case) -> None:
+    if case.citizen_id:
+        for notifier in CITIZEN_NOTIFIERS:
+            notifier(kind, case)
 
 
 def case_link(case) -> str:
     return reverse("cases:detail", args=[case.pk])
+
+
+def citizen_link(case) -> str:
+    """The citizen's own page for the case (the mobile pages), absolute so it works in an SMS."""
+    return f"{settings.MINQING_PUBLIC_URL}{reverse('intake:case', args=[case.reference])}"
+
+
+def _citizen_message(kind: str, case, title: str, body: str = "") -> Message:
+    return Message(kind=kind, title=title, body=body, link=citizen_link(case), case_id=case.pk)
 
 
 def unit_staff(units: Iterable[OrgUnit], roles: Sequence[str] = UNIT_STAFF) -> list:
@@ -65,6 +84,8 @@ def case_assigned(case, lead_unit: OrgUnit, co_units: Sequence[OrgUnit]) -> None
         key=f"assigned:{case.pk}:{case.version}",
         sms=True,
     )
+    if lead_unit == case.lead_unit:  # not when a co-unit merely joins
+        _tell_citizen("assigned", case)
 
 
 def case_returned(case, reason: str) -> None:
@@ -81,6 +102,7 @@ def case_replied(case) -> None:
         county_staff(case, [Role.DISPATCHER]),
         key=f"replied:{case.pk}:{case.version}",
     )
+    _tell_citizen("replied", case)
 
 
 def case_sent_back(case, reason: str) -> None:
@@ -94,17 +116,20 @@ def case_sent_back(case, reason: str) -> None:
 def case_closed(case) -> None:
     if case.citizen_id:
         queue(
-            _message("closed", case, f"您的诉求 {case.reference} 已办结，请对办理结果进行评价"),
+            _citizen_message(
+                "closed", case, f"您的诉求 {case.reference} 已办结，请对办理结果进行评价：", citizen_link(case)
+            ),
             [case.citizen],
             key=f"closed:{case.pk}:{case.version}",
             sms=True,
         )
+    _tell_citizen("rate", case)
 
 
 def case_declined(case) -> None:
     if case.citizen_id:
         queue(
-            _message("declined", case, f"您的诉求 {case.reference} 不予受理", case.decline_reason),
+            _citizen_message("declined", case, f"您的诉求 {case.reference} 不予受理", case.decline_reason),
             [case.citizen],
             key=f"declined:{case.pk}",
             sms=True,

@@ -13,5 +13,6 @@ urlpatterns = [
     path("options/villages/", views.village_options, name="village_options"),
     path("<int:pk>/", views.case_detail, name="detail"),
     path("<int:pk>/act/<slug:action>/", views.case_action, name="act"),
+    path("<int:pk>/panels/<int:slot>/", views.case_panel, name="panel"),
     path("<int:pk>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
 ]

@@ -102,7 +102,7 @@ def inbox_summary(user) -> list[dict]:
         for name, count in counts.items()
     ]
     if counts:
-        rows.extend(queue(user) for queue in selectors.EXTRA_INBOX_QUEUES)
+        rows.extend(row for queue in selectors.EXTRA_INBOX_QUEUES if (row := queue(user)))
     return rows
 
 
@@ -239,11 +239,6 @@ def _action_form(action: str, case: Case, *, data=None, categories=(), units=())
     return form_class(data, **kwargs)
 
 
-def _side_panels(user, case: Case) -> list[str]:
-    kinds = actor_kinds(user, case)
-    return [html for panel in selectors.CASE_PANELS if (html := panel(user, case, kinds))]
-
-
 def _detail_context(request: HttpRequest, case: Case, *, bound: ActionForm | None = None, error: str = "") -> dict:
     user = request.user
     # Unit links exist only once the case has been assigned; skip the query before that.
@@ -296,9 +291,8 @@ def _detail_context(request: HttpRequest, case: Case, *, bound: ActionForm | Non
             for e in events
         ],
         "panels": panels,
-        "side_panels": [
-            html for panel in selectors.CASE_PANELS if (html := panel(user, case, actor_kinds(user, case)))
-        ],
+        # Panels of other apps load on their own (htmx), so this page's queries stay bounded.
+        "panel_slots": range(len(selectors.CASE_PANELS)),
         "page_error": error if bound is None or bound.action not in names else "",
         "extended": bool(case.handle_due_original and case.handle_due != case.handle_due_original),
         "overdue": case.is_overdue(),
@@ -311,6 +305,16 @@ def _detail_context(request: HttpRequest, case: Case, *, bound: ActionForm | Non
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _visible_case(request.user, pk)
     return render(request, "cases/detail.html", _detail_context(request, case))
+
+
+@staff_required
+@require_GET
+def case_panel(request: HttpRequest, pk: int, slot: int) -> HttpResponse:
+    """One panel contributed by an app above cases (approvals, supervision, ratings, related cases)."""
+    case = _visible_case(request.user, pk)
+    if slot >= len(selectors.CASE_PANELS):
+        raise Http404
+    return HttpResponse(selectors.CASE_PANELS[slot](request.user, case, actor_kinds(request.user, case)))
 
 
 def _perform(action: str, case: Case, user, data: dict, version: int) -> Case:

@@ -9,7 +9,7 @@ even with several workers, and failures retry with exponential backoff.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -84,10 +84,18 @@ def _enqueue_delivery() -> None:
         logger.warning("could not enqueue notification delivery", exc_info=True)
 
 
+# Channel → sender(notification) returning the provider's id. SMS is built in; apps above
+# notify (WeChat, webhooks) register theirs in AppConfig.ready().
+SENDERS: dict[str, Callable[[Notification], str]] = {}
+
+
 def _send(notification: Notification) -> str:
     if notification.channel == Channel.SMS:
         return send_sms(notification.address, f"【民情】{notification.title}{notification.body}")
-    raise SmsError(f"no sender for channel {notification.channel}")
+    sender = SENDERS.get(notification.channel)
+    if sender is None:
+        raise SmsError(f"no sender for channel {notification.channel}")
+    return sender(notification)
 
 
 def _claim(notification: Notification) -> bool:

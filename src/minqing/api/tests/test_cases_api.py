@@ -153,10 +153,6 @@ def test_categories_and_units_are_public(api_as, yiyang):
     assert anon.get("/units", {"kind": "county"}).status_code == 422
 
 
-def test_rating_endpoint_not_there_yet(api_as, citizen):
-    assert api_as(citizen).post("/cases/YY2025-000001/rating", {}).status_code == 404
-
-
 def test_case_events_count(api_as, citizen, submission):
     api_as(citizen).post("/cases", submission())
     assert CaseEvent.objects.count() == 1

@@ -61,14 +61,22 @@ def test_decide_by_wrong_approver_is_refused(client, case, township_handler, cou
     assert (request.current_step, request.steps.count()) == (1, 0)
 
 
+def _panels(client, case) -> str:
+    from minqing.cases.selectors import CASE_PANELS
+
+    return "".join(
+        client.get(reverse("cases:panel", args=[case.pk, slot])).content.decode() for slot in range(len(CASE_PANELS))
+    )
+
+
 def test_case_page_offers_extension_request_to_lead_unit(client, case, township_handler):
     client.force_login(township_handler)
-    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    page = _panels(client, case)
     assert reverse("approvals:new", args=[case.pk, "extension"]) in page
     assert "延期申请" in page
 
 
 def test_case_page_offers_no_requests_to_inspector(client, case, inspector):
     client.force_login(inspector)
-    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    page = _panels(client, case)
     assert "/approvals/new/" not in page

@@ -386,3 +386,18 @@ def test_attachment_served_only_within_remit(client, new_case, dispatcher, outsi
     assert client.get(reverse("cases:attachment", args=[case.pk, stored.pk + 999])).status_code == 404
     client.force_login(outsider)
     assert client.get(url).status_code == 404
+
+
+def test_case_panels_load_separately_and_stay_scoped(client, registered, dispatcher, other_township_handler):
+    from minqing.cases.selectors import CASE_PANELS
+
+    client.force_login(dispatcher)
+    page = client.get(reverse("cases:detail", args=[registered.pk])).content.decode()
+    for slot in range(len(CASE_PANELS)):
+        url = reverse("cases:panel", args=[registered.pk, slot])
+        assert url in page
+        assert client.get(url).status_code == 200
+    client.force_login(other_township_handler)
+    assert client.get(reverse("cases:panel", args=[registered.pk, 0])).status_code == 404
+    client.force_login(dispatcher)
+    assert client.get(reverse("cases:panel", args=[registered.pk, len(CASE_PANELS)])).status_code == 404
