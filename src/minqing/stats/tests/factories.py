@@ -56,7 +56,13 @@ class Staff:
 
 
 def categories() -> list[Category]:
-    return list(Category.objects.filter(parent__isnull=False).order_by("id")[:6])
+    """Six level-2 categories under different level-1 categories."""
+    chosen: dict[int, Category] = {}
+    for category in Category.objects.filter(parent__isnull=False).order_by("id"):
+        chosen.setdefault(category.parent_id, category)
+        if len(chosen) == 6:
+            break
+    return list(chosen.values())
 
 
 def drive(plan: CasePlan, staff: Staff) -> Case:
