@@ -152,7 +152,10 @@ class QueryForm(forms.Form):
         if end:
             bounds["lt"] = local_start(end + timedelta(days=1))
         if kind == "rated":
+            # One subquery, so "rated 不满意 in March" means that rating, not any rating in March.
             rated = CaseEvent.objects.filter(action="rate", **{f"created_at__{k}": v for k, v in bounds.items()})
+            if data.get("rating"):
+                rated = rated.filter(SCORE_FILTERS[data["rating"]])
             return queryset.filter(pk__in=rated.values("case_id"))
         if kind == "closed":
             queryset = queryset.filter(state=CaseState.CLOSED)
@@ -188,7 +191,8 @@ class QueryForm(forms.Form):
             queryset = (
                 queryset.filter(reopen_count__gt=0) if data["reopened"] == "yes" else queryset.filter(reopen_count=0)
             )
-        if data.get("rating"):
+        rated_in_period = data.get("date_kind") == "rated" and (data.get("date_from") or data.get("date_to"))
+        if data.get("rating") and not rated_in_period:
             rated = CaseEvent.objects.filter(SCORE_FILTERS[data["rating"]], action="rate")
             queryset = queryset.filter(pk__in=rated.values("case_id"))
         return queryset

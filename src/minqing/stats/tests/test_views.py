@@ -145,3 +145,19 @@ def test_saved_query_round_trip(client, dispatcher):
     saved = dispatcher.saved_queries.get()
     assert saved.params == {"unit": LIUQUAN, "overdue": "yes"}
     assert client.get(f"/stats/query/saved/{saved.pk}/")["Location"].endswith(f"unit={LIUQUAN}&overdue=yes")
+
+
+def test_supervision_board_lists_open_orders_from_events(client, county_manager, staff):
+    from minqing.cases.actions import record_side_event
+
+    now = timezone.now()
+    first = drive(CasePlan(start=now - timedelta(days=2), stop="in_progress"), staff)
+    second = drive(CasePlan(start=now - timedelta(days=2), stop="in_progress", township=HANCHENG), staff)
+    due = (now + timedelta(days=2)).isoformat()
+    for pk, case in enumerate((first, second), start=1):
+        payload = {"supervision": pk, "level": "county", "note": f"请加快办理{pk}", "reply_due": due}
+        record_side_event(case, county_manager, "supervise", payload)
+    record_side_event(second, county_manager, "close_supervision", {"supervision": 2})
+    response = login(client, county_manager).get("/stats/supervision/")
+    assert [e.case_id for e in response.context["orders"]] == [first.pk]
+    assert "请加快办理1" in response.content.decode()
