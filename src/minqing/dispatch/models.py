@@ -108,6 +108,15 @@ class RoutingRule(models.Model):
     def __str__(self) -> str:
         return self.describe()
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        _forget_cached_rules()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        _forget_cached_rules()
+        return result
+
     def describe(self) -> str:
         parts = []
         if self.keyword:
@@ -117,6 +126,12 @@ class RoutingRule(models.Model):
         if self.township_id:
             parts.append(self.township.name)
         return f"{' × '.join(parts) or '全部'} → {self.unit.name}"
+
+
+def _forget_cached_rules() -> None:
+    from minqing.dispatch.suggest import clear_model_cache
+
+    clear_model_cache()
 
 
 class ClassifierVersion(models.Model):

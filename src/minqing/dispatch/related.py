@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
 
 from minqing.cases.models import OPEN_STATES, Case, Party
 from minqing.cases.selectors import cases_visible_to
@@ -43,7 +44,7 @@ _vectorizer = HashingVectorizer(
     analyzer="char", ngram_range=(2, 3), n_features=2**20, alternate_sign=False, norm=None, lowercase=False
 )
 _rows_lock = threading.Lock()
-_rows: dict[tuple[int, float], sp.csr_matrix] = {}
+_rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
 @dataclass(slots=True)
@@ -51,6 +52,16 @@ class Related:
     case: Case
     reasons: list[str] = field(default_factory=list)
     score: float = 0.0
+
+
+@dataclass(slots=True)
+class Hit:
+    reasons: list[str] = field(default_factory=list)
+    score: float = 0.0
+
+
+# (pk, location_unit_id, latitude, longitude)
+Candidate = tuple[int, int, float | None, float | None]
 
 
 @dataclass(slots=True)
@@ -85,14 +96,20 @@ def find_related(
     probe = _probe(user, case_or_text, village=village, township=township, latitude=latitude, longitude=longitude)
     probe.phone_hashes |= {phone_hash} if phone_hash else set()
     probe.id_hashes |= {id_hash} if id_hash else set()
-    found: dict[int, Related] = {}
+    found: dict[int, Hit] = {}
     since = (now or timezone.now()) - timedelta(days=days)
     base = _open_candidates(user, probe)
-    recent = list(base.filter(submitted_at__gte=since).order_by("-submitted_at", "-id")[:MAX_CANDIDATES])
+    recent = list(
+        base.filter(submitted_at__gte=since)
+        .order_by("-submitted_at", "-id")
+        .values_list("pk", "location_unit_id", "latitude", "longitude")[:MAX_CANDIDATES]
+    )
     _by_text(probe, recent, found)
     _by_village_and_place(probe, recent, found)
     _by_petitioner(probe, base, found)
-    return sorted(found.values(), key=lambda r: (-r.score, -r.case.pk))[:limit]
+    best = sorted(found.items(), key=lambda item: (-item[1].score, -item[0]))[:limit]
+    cases = base.select_related("location_unit").in_bulk([pk for pk, _ in best])
+    return [Related(case=cases[pk], reasons=hit.reasons, score=hit.score) for pk, hit in best if pk in cases]
 
 
 def _probe(user, case_or_text, *, village, township, latitude, longitude) -> Probe:
@@ -134,11 +151,11 @@ def _open_candidates(user, probe: Probe) -> QuerySet[Case]:
         queryset = queryset.filter(location_path__startswith=probe.county_path)
     if probe.case_id:
         queryset = queryset.exclude(pk=probe.case_id)
-    return queryset.select_related("location_unit")
+    return queryset
 
 
-def _add(found: dict[int, Related], case: Case, reason: str, score: float) -> None:
-    entry = found.setdefault(case.pk, Related(case=case))
+def _add(found: dict[int, Hit], case_id: int, reason: str, score: float) -> None:
+    entry = found.setdefault(case_id, Hit())
     if reason not in entry.reasons:
         entry.reasons.append(reason)
         entry.score = round(entry.score + score, 4)
@@ -147,56 +164,75 @@ def _add(found: dict[int, Related], case: Case, reason: str, score: float) -> No
 # --- Text similarity --------------------------------------------------------------------
 
 
-def _counts(text: str) -> sp.csr_matrix:
-    return _vectorizer.transform([normalize_text(text, MAX_TEXT_CHARS)])
+def _counts(texts: list[str]) -> sp.csr_matrix:
+    return _vectorizer.transform([normalize_text(text, MAX_TEXT_CHARS) for text in texts])
 
 
-def _row_key(case: Case) -> tuple[int, float]:
-    # The creation time guards against a reused id (a restored or rolled-back database).
-    return case.pk, case.created_at.timestamp() if case.created_at else 0.0
+def clear_text_cache() -> None:
+    """Forget cached n-grams (tests: a rolled-back database hands out the same ids again)."""
+    with _rows_lock:
+        _rows.clear()
 
 
-def _case_rows(cases: list[Case]) -> sp.csr_matrix:
-    keys = [_row_key(case) for case in cases]
+def _compute_rows(pks: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """n-gram (columns, counts) of these cases, computed in one batch."""
+    rows = list(Case.objects.filter(pk__in=pks).order_by().values_list("pk", "title", "content"))
+    order = [pk for pk, _, _ in rows]
+    matrix = _counts([case_text(title, content) for _, title, content in rows])
+    return {
+        pk: (
+            matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]].copy(),
+            matrix.data[matrix.indptr[i] : matrix.indptr[i + 1]].copy(),
+        )
+        for i, pk in enumerate(order)
+    }
+
+
+def _case_rows(candidates: list[Candidate]) -> sp.csr_matrix:
+    keys = [candidate[0] for candidate in candidates]
     with _rows_lock:
         cached = {key: _rows[key] for key in keys if key in _rows}
-    computed = {
-        key: _counts(case_text(case.title, case.content))
-        for key, case in zip(keys, cases, strict=True)
-        if key not in cached
-    }
+    missing = [key for key in keys if key not in cached]
+    computed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for start in range(0, len(missing), 1000):
+        computed.update(_compute_rows(missing[start : start + 1000]))
     with _rows_lock:
         if len(_rows) + len(computed) > CACHE_LIMIT:
             _rows.clear()
         _rows.update(computed)
-    return sp.vstack([cached.get(key, computed.get(key)) for key in keys], format="csr")
+    empty = (np.zeros(0, dtype=np.int32), np.zeros(0))
+    parts = [cached.get(key) or computed.get(key) or empty for key in keys]
+    indptr = np.concatenate([[0], np.cumsum([len(columns) for columns, _ in parts])])
+    indices = np.concatenate([columns for columns, _ in parts]) if parts else np.zeros(0, dtype=np.int32)
+    data = np.concatenate([counts for _, counts in parts]) if parts else np.zeros(0)
+    return sp.csr_matrix((data, indices, indptr), shape=(len(parts), _vectorizer.n_features))
 
 
 def _weighted(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear tf × idf, each row scaled to unit length."""
     weighted = counts.astype(np.float64)
     weighted.data = (1.0 + np.log(weighted.data)) * idf[weighted.indices]
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.diags(1.0 / norms) @ weighted
+    return normalize(weighted, copy=False)
 
 
-def similarities(text: str, cases: list[Case]) -> np.ndarray:
+def similarities(text: str, candidates: list[Candidate]) -> np.ndarray:
     """Cosine of TF-IDF char n-gram vectors between `text` and each case (IDF over the cases and the text)."""
-    query = _counts(text)
-    if not cases or query.nnz == 0:
-        return np.zeros(len(cases))
-    rows = _case_rows(cases)
+    query = _counts([text])
+    if not candidates or query.nnz == 0:
+        return np.zeros(len(candidates))
+    rows = _case_rows(candidates)
     document_frequency = np.bincount(np.concatenate([rows.indices, query.indices]), minlength=rows.shape[1])
-    idf = np.log((len(cases) + 2) / (document_frequency + 1.0)) + 1.0
-    return np.asarray((_weighted(rows, idf) @ _weighted(query, idf).T).todense()).ravel()
+    idf = np.log((len(candidates) + 2) / (document_frequency + 1.0)) + 1.0
+    query_vector = np.zeros(rows.shape[1])
+    weighted_query = _weighted(query, idf)
+    query_vector[weighted_query.indices] = weighted_query.data
+    return _weighted(rows, idf) @ query_vector
 
 
-def _by_text(probe: Probe, cases: list[Case], found: dict[int, Related]) -> None:
-    scores = similarities(probe.text, cases)
-    for case, score in zip(cases, scores, strict=True):
-        if score >= TEXT_THRESHOLD:
-            _add(found, case, f"内容相似（{score:.2f}）", float(score))
+def _by_text(probe: Probe, candidates: list[Candidate], found: dict[int, Hit]) -> None:
+    scores = similarities(probe.text, candidates)
+    for index in np.flatnonzero(scores >= TEXT_THRESHOLD):
+        _add(found, candidates[index][0], f"内容相似（{scores[index]:.2f}）", float(scores[index]))
 
 
 # --- Place, village, petitioner -------------------------------------------------------------
@@ -210,18 +246,19 @@ def distance_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a)))
 
 
-def _by_village_and_place(probe: Probe, cases: list[Case], found: dict[int, Related]) -> None:
+def _by_village_and_place(probe: Probe, candidates: list[Candidate], found: dict[int, Hit]) -> None:
     located = probe.latitude is not None and probe.longitude is not None
-    for case in cases:
-        if probe.village is not None and case.location_unit_id == probe.village.pk:
-            _add(found, case, f"同一行政村（{probe.village.name}）", SCORE_VILLAGE)
-        if located and case.latitude is not None and case.longitude is not None:
-            metres = distance_metres(probe.latitude, probe.longitude, case.latitude, case.longitude)
+    box = PLACE_METRES / 111_000  # degrees of latitude; longitude degrees are shorter, so this box is loose
+    for pk, location_id, latitude, longitude in candidates:
+        if probe.village is not None and location_id == probe.village.pk:
+            _add(found, pk, f"同一行政村（{probe.village.name}）", SCORE_VILLAGE)
+        if located and latitude is not None and abs(latitude - probe.latitude) <= box and longitude is not None:
+            metres = distance_metres(probe.latitude, probe.longitude, latitude, longitude)
             if metres <= PLACE_METRES:
-                _add(found, case, f"地点相近（约{metres:.0f}米）", SCORE_PLACE)
+                _add(found, pk, f"地点相近（约{metres:.0f}米）", SCORE_PLACE)
 
 
-def _by_petitioner(probe: Probe, base: QuerySet[Case], found: dict[int, Related]) -> None:
+def _by_petitioner(probe: Probe, base: QuerySet[Case], found: dict[int, Hit]) -> None:
     if not (probe.phone_hashes or probe.id_hashes):
         return
     parties = Party.objects.filter(
@@ -230,5 +267,5 @@ def _by_petitioner(probe: Probe, base: QuerySet[Case], found: dict[int, Related]
     reasons: dict[int, str] = {}
     for case_id, id_number in parties:
         reasons[case_id] = "同一信访人（身份证号）" if id_number in probe.id_hashes else "同一信访人（电话）"
-    for case in base.filter(pk__in=list(reasons)):
-        _add(found, case, reasons[case.pk], SCORE_PETITIONER)
+    for pk in base.filter(pk__in=list(reasons)).values_list("pk", flat=True):
+        _add(found, pk, reasons[pk], SCORE_PETITIONER)

@@ -16,12 +16,13 @@ rules answer alone. Loaded models are cached per process, keyed by version.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 
 from minqing.cases.models import Category
 from minqing.dispatch.classifier import LOW_CONFIDENCE_THRESHOLD, TextClassifier, case_text, load_or_none
@@ -34,6 +35,7 @@ AREA_RULE_CONFIDENCE = 0.85
 DEFAULT_MAP_CONFIDENCE = 0.6
 LOCAL_CONFIDENCE = 0.3
 SOURCE_MODEL, SOURCE_RULE = "model", "rule"
+LOOKUP_SECONDS = 30.0
 
 # Built-in routing when no rule says otherwise: level-2 name, then level-1 name → a word
 # in the name of a county department (县公安局, 县人社局, …). No match: the township (属地).
@@ -106,6 +108,7 @@ class SuggestionSet:
 
 _cache_lock = threading.Lock()
 _model_cache: dict[tuple[str, int, str], TextClassifier | None] = {}
+_lookups: dict[tuple, tuple[float, Any]] = {}
 
 
 def models_dir() -> Path:
@@ -113,13 +116,32 @@ def models_dir() -> Path:
 
 
 def clear_model_cache() -> None:
+    """Forget loaded models and cached lookups (after training, or a rule change)."""
     with _cache_lock:
         _model_cache.clear()
+        _lookups.clear()
+
+
+def _memo(key: tuple, load: Callable[[], Any]) -> Any:
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _lookups.get(key)
+    if hit is not None and now - hit[0] < LOOKUP_SECONDS:
+        return hit[1]
+    value = load()
+    with _cache_lock:
+        _lookups[key] = (now, value)
+    return value
+
+
+def _active_versions() -> dict[str, tuple[int, str]]:
+    rows = ClassifierVersion.objects.filter(active=True).values_list("target", "version", "path")
+    return _memo(("versions",), lambda: {target: (version, path) for target, version, path in rows})
 
 
 def active_model(target: str) -> tuple[TextClassifier | None, int | None]:
     """The active model for `target` and its version; (None, version or None) when unavailable."""
-    row = ClassifierVersion.objects.filter(target=target, active=True).values_list("version", "path").first()
+    row = _active_versions().get(target)
     if row is None:
         return None, None
     version, path = row
@@ -156,10 +178,17 @@ def suggest(
 
 def _matching_rules(text: str, township: OrgUnit | None) -> list[RoutingRule]:
     """Active rules whose township and keyword fit (category is checked later)."""
-    area = Q(township__isnull=True) | Q(township=township) if township else Q(township__isnull=True)
-    rules = RoutingRule.objects.filter(area, active=True).select_related("unit", "category", "township")
+    rules = _memo(
+        ("rules",),
+        lambda: list(RoutingRule.objects.filter(active=True).select_related("unit", "category__parent", "township")),
+    )
+    township_id = township.pk if township else None
     lowered = text.lower()
-    return [rule for rule in rules if not rule.keyword or rule.keyword.lower() in lowered]
+    return [
+        rule
+        for rule in rules
+        if rule.township_id in (None, township_id) and (not rule.keyword or rule.keyword.lower() in lowered)
+    ]
 
 
 def _categories(text: str, keyword_rules: list[RoutingRule], model: TextClassifier | None) -> list[SuggestedItem]:
@@ -186,11 +215,10 @@ def _category_label(category: Category) -> str:
 
 
 def _model_categories(predictions) -> list[SuggestedItem]:
-    pairs = [tuple(p.label.split("/", 1)) for p in predictions if "/" in p.label]
-    lookup = Q(pk__in=[])
-    for level1, level2 in pairs:
-        lookup |= Q(parent__name=level1, name=level2)
-    found = {_category_label(c): c for c in Category.objects.filter(lookup).select_related("parent")}
+    found = _memo(
+        ("categories",),
+        lambda: {_category_label(c): c for c in Category.objects.filter(parent__isnull=False).select_related("parent")},
+    )
     items = []
     for prediction in predictions:
         category = found.get(prediction.label)
@@ -260,7 +288,7 @@ def _strength(category: SuggestedItem) -> float:
 
 
 def _model_units(predictions) -> list[SuggestedItem]:
-    units = {u.code: u for u in OrgUnit.objects.filter(code__in=[p.label for p in predictions], active=True)}
+    units = {p.label: unit for p in predictions if (unit := _unit_by_code(p.label)) is not None}
     return [
         SuggestedItem(
             label=units[p.label].name,
@@ -274,6 +302,10 @@ def _model_units(predictions) -> list[SuggestedItem]:
         for p in predictions
         if p.label in units
     ]
+
+
+def _unit_by_code(code: str) -> OrgUnit | None:
+    return _memo(("unit", code), lambda: OrgUnit.objects.filter(code=code, active=True).first())
 
 
 def _default_units(top_category: SuggestedItem | None, township: OrgUnit | None) -> list[SuggestedItem]:
@@ -311,12 +343,17 @@ def _default_department(category: SuggestedItem, township: OrgUnit | None) -> Or
     word = DEFAULT_DEPARTMENTS_LEVEL2.get(level2) or DEFAULT_DEPARTMENTS_LEVEL1.get(level1)
     if not word:
         return None
-    departments = OrgUnit.objects.filter(kind=UnitKind.DEPARTMENT, active=True, name__contains=word)
-    if township is not None and township.parent_id:
-        departments = departments.filter(parent_id=township.parent_id)
-    else:
-        departments = departments.filter(parent__code=settings.MINQING_COUNTY_CODE)
-    return departments.order_by("code").first()
+    county_id = township.parent_id if township is not None else None
+
+    def load() -> OrgUnit | None:
+        departments = OrgUnit.objects.filter(kind=UnitKind.DEPARTMENT, active=True, name__contains=word)
+        if county_id:
+            departments = departments.filter(parent_id=county_id)
+        else:
+            departments = departments.filter(parent__code=settings.MINQING_COUNTY_CODE)
+        return departments.order_by("code").first()
+
+    return _memo(("department", word, county_id), load)
 
 
 def _dedupe(items: list[SuggestedItem]) -> list[SuggestedItem]:

@@ -1,8 +1,21 @@
 from __future__ import annotations
 
+import pytest
+
 from minqing.dispatch.models import RoutingRule
+from minqing.dispatch.related import clear_text_cache
+from minqing.dispatch.suggest import clear_model_cache
 from minqing.dispatch.tests.factories import category_for, register, unit_for
 from minqing.testing.personas import LIUQUAN, first_village
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dispatch_caches():
+    clear_model_cache()
+    clear_text_cache()
+    yield
+    clear_model_cache()
+    clear_text_cache()
 
 
 def test_suggestions_give_rule_items_with_reasons(api_as, dispatcher, settings, tmp_path):

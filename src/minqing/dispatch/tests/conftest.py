@@ -59,3 +59,16 @@ def active_models(yiyang, models_dir, tiny_models):
 
     install_models(models_dir, *tiny_models)
     return models_dir
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dispatch_caches():
+    """Cached lookups hold row ids; a rolled-back test database may give the same rows new ids."""
+    from minqing.dispatch.related import clear_text_cache
+    from minqing.dispatch.suggest import clear_model_cache
+
+    clear_model_cache()
+    clear_text_cache()
+    yield
+    clear_model_cache()
+    clear_text_cache()

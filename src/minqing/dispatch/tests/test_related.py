@@ -4,11 +4,11 @@ import pytest
 
 from minqing.accounts.models import Membership, Role
 from minqing.cases import actions as case_actions
-from minqing.cases.models import Case, CaseEvent, CaseState
+from minqing.cases.models import Case, CaseEvent, CaseState, Category
 from minqing.cases.selectors import cases_visible_to, resolve_reference
 from minqing.core.errors import Conflict
 from minqing.dispatch.actions import link_cases, merge_cases
-from minqing.dispatch.models import CaseLink
+from minqing.dispatch.models import CaseLink, SuggestionRecord
 from minqing.dispatch.related import distance_metres, find_related
 from minqing.dispatch.tests.factories import register
 from minqing.notify.models import Notification
@@ -120,9 +120,13 @@ def test_merge_tells_the_petitioner_and_keeps_the_reference(dispatcher, village)
     assert CaseLink.objects.get().kind == CaseLink.Kind.DUPLICATE
 
 
-def _page(client, user, case: Case) -> str:
+def _panel(client, user, case: Case) -> str:
+    """The related-cases panel of the case page (panels load lazily, one URL per slot)."""
+    from minqing.cases.selectors import CASE_PANELS
+    from minqing.dispatch.panels import related_panel
+
     client.login(username=user.username, password=PASSWORD)
-    response = client.get(f"/cases/{case.pk}/")
+    response = client.get(f"/cases/{case.pk}/panels/{CASE_PANELS.index(related_panel)}/")
     assert response.status_code == 200
     return response.content.decode()
 
@@ -130,10 +134,20 @@ def _page(client, user, case: Case) -> str:
 def test_case_page_panel_lists_related_cases_with_link_and_merge(client, dispatcher, village):
     original = register(dispatcher, village, *LIGHTS)
     new = register(dispatcher, village, *LIGHTS_AGAIN)
-    body = _page(client, dispatcher, new)
+    body = _panel(client, dispatcher, new)
     assert "相似、关联案件" in body and original.reference in body
     assert f"/dispatch/cases/{new.pk}/merge/{original.pk}/" in body
     assert f"/dispatch/cases/{new.pk}/link/{original.pk}/" in body
+    assert "智能分派建议" in body  # a new case: the suggestions are shown (and recorded)
+    assert SuggestionRecord.objects.filter(case=new).count() == 1
+
+
+def test_case_panel_is_empty_for_unit_handlers(client, dispatcher, township_handler, village):
+    register(dispatcher, village, *LIGHTS)
+    new = register(dispatcher, village, *LIGHTS_AGAIN)
+    new = case_actions.accept_case(new, dispatcher, category=Category.objects.filter(parent__isnull=False).first())
+    case_actions.assign_case(new, dispatcher, lead_unit=village.parent)
+    assert _panel(client, township_handler, new) == ""
 
 
 def test_merge_through_the_panel_queues_the_sms(client, dispatcher, village):
