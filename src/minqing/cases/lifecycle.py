@@ -92,6 +92,7 @@ TRANSITIONS: dict[str, Transition] = {
         _t("request_approval", _("提出申请"), (*HANDLING, S.REPLIED), None, Actor.LEAD_UNIT, Actor.CENTRE),
         _t("decide_approval", _("审批"), ALL_LIVE, None, Actor.CENTRE, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
         _t("withdraw_approval", _("撤回申请"), ALL_LIVE, None, Actor.LEAD_UNIT, Actor.CENTRE),
+        _t("link", _("关联案件"), ALL_LIVE, None, Actor.CENTRE, Actor.COUNTY_MANAGER),
         _t("add_co_unit", _("增加协办单位"), HANDLING, None, Actor.CENTRE, Actor.COUNTY_MANAGER),
         _t("urge", _("催办"), HANDLING, None, Actor.CENTRE, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),
         _t("supervise", _("督办"), HANDLING, None, Actor.COUNTY_MANAGER, Actor.LEAD_MANAGER),

@@ -76,6 +76,8 @@ PAYLOAD_LABELS = {
     "into": gettext_lazy("并入"),
     "merged_from": gettext_lazy("并入案件"),
     "days": gettext_lazy("延期天数"),
+    "link": gettext_lazy("关联案件"),
+    "link_kind": gettext_lazy("关系"),
 }
 
 

@@ -185,7 +185,7 @@ def link_cases(a: Case | int, b: Case | int, actor, kind: str = CaseLink.Kind.RE
                 "link": other.reference,
                 "link_kind": kind,
             }
-            record_side_event(this, actor, "add_note", payload, at=at)
+            record_side_event(this, actor, "link", payload, at=at)
     return link
 
 

@@ -83,14 +83,14 @@ def test_only_cases_the_user_may_see_are_offered(dispatcher, other_township_hand
     assert find_related(other_township_handler, "".join(LIGHTS_AGAIN), township=hancheng) == []
 
 
-def test_link_cases_records_link_and_a_note_on_both(dispatcher, village):
+def test_link_cases_records_link_and_a_link_event_on_both(dispatcher, village):
     a, b = register(dispatcher, village, *LIGHTS), register(dispatcher, village, *LIGHTS_AGAIN)
     link = link_cases(b, a, dispatcher, CaseLink.Kind.DUPLICATE)
     assert (link.case_a_id, link.case_b_id, link.kind) == (a.pk, b.pk, "duplicate")
     for case, other in ((a, b), (b, a)):
         event = CaseEvent.objects.filter(case=case).last()
         assert (event.action, event.payload["link"], event.payload["link_kind"]) == (
-            "add_note",
+            "link",
             other.reference,
             "duplicate",
         )
@@ -105,7 +105,7 @@ def test_link_by_unit_handler_outside_is_refused_and_nothing_is_written(dispatch
     with pytest.raises(NotPermitted):
         link_cases(a, b, other_township_handler)
     assert not CaseLink.objects.exists()
-    assert CaseEvent.objects.filter(action="add_note").count() == 0
+    assert CaseEvent.objects.filter(action="link").count() == 0
 
 
 def test_merge_tells_the_petitioner_and_keeps_the_reference(dispatcher, village):
