@@ -190,6 +190,14 @@ def live_queries(now: datetime | None = None) -> dict[str, Q]:
 
 
 def scoped_cases(user, scope: OrgUnit) -> QuerySet[Case]:
+    """Visible cases attributed to `scope`.
+
+    When the remit covers the whole scope, every case attributed to it is led or located
+    inside a read path, so `cases_visible_to` would keep all of them: the simpler filter is
+    the same set and lets the database use the path indexes alone.
+    """
+    if remit_for(user).can_see(scope) and not user.is_citizen:
+        return Case.objects.filter(attributed_to(scope))
     return cases_visible_to(user).filter(attributed_to(scope))
 
 

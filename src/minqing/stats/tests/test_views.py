@@ -161,3 +161,16 @@ def test_supervision_board_lists_open_orders_from_events(client, county_manager,
     response = login(client, county_manager).get("/stats/supervision/")
     assert [e.case_id for e in response.context["orders"]] == [first.pk]
     assert "请加快办理1" in response.content.decode()
+
+
+def test_scoped_cases_shortcut_equals_the_scoping_function(county_manager, some_cases, yiyang):
+    from minqing.accounts.models import Role
+    from minqing.orgs.models import OrgUnit
+    from minqing.testing.personas import make_staff
+
+    manager = make_staff("lq_mgr", Role.UNIT_MANAGER, LIUQUAN)
+    for user, scope in ((county_manager, yiyang), (manager, OrgUnit.objects.get(code=LIUQUAN))):
+        expected = set(
+            selectors.cases_visible_to(user).filter(selectors.attributed_to(scope)).values_list("pk", flat=True)
+        )
+        assert set(selectors.scoped_cases(user, scope).values_list("pk", flat=True)) == expected
