@@ -24,6 +24,7 @@ from minqing.stats import dashboards, export, reports, selectors
 from minqing.stats.forms import PAGE_SIZE, QueryForm
 from minqing.stats.models import Report, SavedQuery
 
+COUNT_CAP = 1000  # capped count, as on the case list: cheap at any size, exact below the cap
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -150,7 +151,8 @@ def query(request: HttpRequest) -> HttpResponse:
         cases=cases,
         has_more=has_more,
         page=form.page_number,
-        total=queryset.order_by()[:10001].count() if form.page_number == 1 else None,
+        total=queryset.order_by()[: COUNT_CAP + 1].count() if form.page_number == 1 else None,
+        count_cap=COUNT_CAP,
         query=params.urlencode(),
     )
     return render(request, "stats/query.html", context)
