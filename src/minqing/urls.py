@@ -11,6 +11,7 @@ urlpatterns = [
     path("dispatch/", include("minqing.dispatch.urls")),
     path("stats/", include("minqing.stats.urls")),
     path("feedback/", include("minqing.feedback.urls")),
+    path("alerts/", include("minqing.alerts.urls")),
     path("api/v1/", include("minqing.api.urls")),
     path("m/", include("minqing.intake.urls")),
     path("wechat/", include("minqing.intake.wechat.urls")),

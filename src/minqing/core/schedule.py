@@ -43,4 +43,7 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("dispatch_reconcile", 10 * MINUTE, "dispatch_reconcile"),
     # Dispatch classifiers retrained weekly from the closed cases (skipped while there are too few).
     ScheduledJob("dispatch_train", 7 * DAY, "dispatch_train", ("--if-enough",)),
+    # Early warning: the scan of today (rules, detectors, clusters, person-level signals). Idempotent, so it
+    # runs hourly and risk words or a rule reaching its count are pushed within the hour.
+    ScheduledJob("alerts_scan", HOUR, "alerts_scan"),
 ]
