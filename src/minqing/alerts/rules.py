@@ -1,5 +1,6 @@
 """Configured rules ("at least N cases of category C in area T within W days") as array specs.
 
+This module imports no models at load time, so the array scan runs without Django set up.
 `validate_rule` refuses impossible parameters with Chinese messages (also used by `AlertRule.clean`
 and the admin); `rule_specs` turns the active rules of a county into `RuleSpec`s the array scan
 evaluates; `evaluate_rules` does that evaluation on a cube (no database).
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minqing.alerts.models import AlertRule, rule_parameter_errors
 from minqing.core.errors import DomainError
 
 SERIES_DAYS = 28  # days shown on the alert's chart
@@ -53,6 +53,8 @@ class Signal:
 
 def validate_rule(*, min_cases: int | None, window_days: int | None, level: str, area=None, category=None) -> None:
     """Raise DomainError (all messages joined) when a rule could never work as asked."""
+    from minqing.alerts.models import rule_parameter_errors
+
     errors = rule_parameter_errors(
         min_cases=min_cases,
         window_days=window_days,
@@ -64,8 +66,10 @@ def validate_rule(*, min_cases: int | None, window_days: int | None, level: str,
         raise DomainError("；".join(errors.values()), code="invalid_rule")
 
 
-def rule_specs(rules: Sequence[AlertRule], areas, categories, county_path: str) -> list[RuleSpec]:
-    """Active, valid rules of this county as specs (a rule for another county's area is skipped)."""
+def rule_specs(rules: Sequence, areas, categories, county_path: str) -> list[RuleSpec]:
+    """Active, valid `AlertRule`s of this county as specs (a rule for another county's area is skipped)."""
+    from minqing.alerts.models import rule_parameter_errors
+
     l2 = {pk: i for i, pk in enumerate(categories.level2)}
     l1 = {pk: i for i, pk in enumerate(categories.level1)}
     specs = []

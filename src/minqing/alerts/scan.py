@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
+from scipy.stats import poisson
 
 from minqing.alerts.detectors import INSUFFICIENT_DATA, apply_budget, ears, neighbour_order, noufaily
 from minqing.alerts.detectors import space_time_permutation_scan as st_scan
@@ -32,6 +33,7 @@ from minqing.alerts.rules import SERIES_DAYS, RuleSpec, Signal, evaluate_rules
 logger = logging.getLogger("minqing.alerts")
 
 CLUSTER = "cluster"
+EARS_MIN_MEAN = 0.25
 SERIES_WEEKS = 26
 
 
@@ -50,7 +52,7 @@ class ScanConfig:
     spacetime_category_level: int = 1
     spacetime_days: int = 56
     replicates: int = 999
-    early_stop: int | None = None
+    early_stop: int | None = 10  # sequential Monte Carlo (Besag & Clifford); None draws all replicates
     min_recurrence_days: float = 100.0
     person_lookback_days: int = 2  # group cases, risk words and ratings of the last 2 days
     repeat_cases: int = 3  # repeat petitioner: N cases …
@@ -132,6 +134,11 @@ def _ears_batch(counts: np.ndarray, today: int, config: ScanConfig, category_lev
     guard = 2 if config.ears_method.upper() != "C1" else 0
     base = y[:, -(8 + guard) : -(1 + guard)] if y.shape[1] >= 8 + guard else np.full((y.shape[0], 1), np.nan)
     expected = base.mean(axis=1) if base.size else np.full(y.shape[0], np.nan)
+    # EARS's own p-value (normal tail of the z-score) is far too small for sparse counts: with a
+    # baseline of 0.25 a day, two cases score z = 3.5 (p = 0.0002) though P(Y >= 2) = 0.026. The budget
+    # uses the Poisson upper tail at the baseline mean instead, the mean floored at min_sigma² = 0.25.
+    pvalue = poisson.sf(y[:, -1] - 1, np.maximum(np.nan_to_num(expected), EARS_MIN_MEAN))
+    pvalue[res.insufficient[:, -1]] = np.nan
 
     def series(i: int) -> dict:
         return {
@@ -147,7 +154,7 @@ def _ears_batch(counts: np.ndarray, today: int, config: ScanConfig, category_lev
         n_categories=n_cat,
         alarm=res.alarm[:, -1],
         insufficient=res.insufficient[:, -1],
-        pvalue=res.pvalue[:, -1],
+        pvalue=pvalue,
         observed=y[:, -1],
         upper=res.upper[:, -1],
         expected=expected,

@@ -17,7 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--date", help="scan day, YYYY-MM-DD (default: today, local time)")
         parser.add_argument("--county", help="county code (default: MINQING_COUNTY_CODE; 'all' for every county)")
         parser.add_argument("--replicates", type=int, default=999, help="space-time scan Monte Carlo replicates")
-        parser.add_argument("--early-stop", type=int, default=None, help="sequential Monte Carlo: stop after h")
+        parser.add_argument(
+            "--early-stop", type=int, default=10, help="sequential Monte Carlo: stop after h exceedances (0: off)"
+        )
         parser.add_argument("--no-spacetime", action="store_true", help="skip the space-time scan")
 
     def handle(self, *args, **options) -> None:
@@ -26,7 +28,9 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError("--date must be YYYY-MM-DD") from exc
         config = ScanConfig(
-            replicates=options["replicates"], early_stop=options["early_stop"], spacetime=not options["no_spacetime"]
+            replicates=options["replicates"],
+            early_stop=options["early_stop"] or None,
+            spacetime=not options["no_spacetime"],
         )
         for county in self._counties(options["county"]):
             try:
