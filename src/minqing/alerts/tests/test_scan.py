@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from minqing.alerts.models import Alert, AlertEvent
+from minqing.alerts.models import Alert, AlertEvent, RiskWord
 from minqing.alerts.scan import ScanConfig, run_scan
 from minqing.alerts.tests.test_cube import DAY0, at, make_case
 from minqing.cases.actions import accept_case, assign_case, close_case, record_side_event, reply_case, sign_for_case
@@ -55,6 +55,16 @@ def test_risk_words_from_the_configured_list(yiyang, dispatcher):
     alert = Alert.objects.get(kind="risk_words")
     assert "堵路" in alert.title and alert.severity == "high"
     assert list(alert.cases.values_list("pk", flat=True)) == [hit.pk]
+
+
+def test_risk_word_list_is_configurable(yiyang, dispatcher):
+    RiskWord.objects.filter(word="堵路").update(active=False)
+    RiskWord.objects.create(word="讨薪", severity="low")
+    make_case(dispatcher, day=DAY0, content="我们明天去堵路。")
+    paid = make_case(dispatcher, day=DAY0, content="工地拖欠工资，农民工要讨薪。")
+    run_scan(DAY0, county=yiyang, config=FAST)
+    alert = Alert.objects.get(kind="risk_words")
+    assert list(alert.cases.values_list("pk", flat=True)) == [paid.pk] and alert.severity == "low"
 
 
 def test_repeat_petitioner_n_cases_in_m_days(yiyang, dispatcher):
