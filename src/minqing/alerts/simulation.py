@@ -5,10 +5,12 @@ Weekly design (Noufaily A, Enki DG, Farrington P, et al. Stat Med 2013;32:1206-2
   (m = 0, 1 or 2 harmonics). Baseline counts are negative binomial with mean
   mu(t) = exp(theta + beta*t*trend + sum_{j<=m} gamma1 cos(2 pi j t/52) + gamma2 sin(2 pi j t/52))
   and variance phi * mu(t), t = 1..624 weeks.
-- Four past outbreaks start in weeks 313..570 (inside the 5-year baseline) with k drawn from
+- Four past outbreaks start in weeks 313..575 (the baseline weeks) with k drawn at random from
   {2, 3, 5, 10}; one current outbreak starts in the evaluation period (the last 49 weeks, 576..624)
-  with k cycling through {2, 3, 5, 10} over the replicates. An outbreak has Poisson(k × SD) cases,
-  SD = sqrt(phi * mu(start)), each case placed floor(LogNormal(0, 0.5)) weeks after the start.
+  with k = 1, 2, ..., 10 (cycled over the replicates, so 100 replicates give 10 per k). An outbreak
+  has Poisson(k × SD) cases, SD = sqrt(phi * mu(start)) the SD of the baseline count at the start
+  week, each case placed floor(LogNormal(0, 0.5)) weeks after the start (cases after week 624 are
+  lost). ``pod_by_k`` gives every k; ``pod_k_2_3_5_10`` pools only k in {2, 3, 5, 10}.
 - Metrics over the 49 evaluation weeks, pooled over scenarios and replicates:
   FPR = alarms in weeks with no outbreak case / weeks with no outbreak case;
   POD = current outbreaks with an alarm in one of their weeks / current outbreaks with >= 1 case;
@@ -17,10 +19,10 @@ Weekly design (Noufaily A, Enki DG, Farrington P, et al. Stat Med 2013;32:1206-2
 
 Daily space-time design: 100 villages scattered over a 10 km × 10 km county, 56-day study periods
 with Poisson background (5 cases a day in total, village rates gamma-distributed). A cluster of 6 cases
-falls on a village and its 2 nearest neighbours over 1–3 days starting three days before the end; the
-scan runs at the end of the first and the second cluster day ("within 2 days"), and counts as a
-detection when a signal's most likely cluster overlaps the 3 villages. False clusters per 100 days
-come from scans of pure background.
+falls on a village and its 2 nearest neighbours (each gets at least one case) within 1 or 2 days (the
+issue: "clusters of 6+ cases ... within 2 days"); the scan runs at the end of the cluster's first and
+second day, and counts as a detection when a signal's most likely cluster overlaps the 3 villages.
+False clusters per 100 days come from one daily scan of pure background per replicate.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from .detectors.spacetime import ALARM_STATUS, neighbour_order, space_time_permu
 
 N_WEEKS = 624
 EVAL_WEEKS = 49
-K_VALUES = (2, 3, 5, 10)
+K_VALUES = (2, 3, 5, 10)  # past (baseline) outbreaks
+CURRENT_K_VALUES = tuple(range(1, 11))  # the current outbreak
+BASELINE_OUTBREAK_WEEKS = (313, 575)  # 1-based, inclusive
 # (theta, beta, gamma1, gamma2, phi) — Table I of Noufaily et al. (2013)
 PARAMETER_SETS = (
     (0.1, 0.0025, 0.6, 0.6, 1.5),
@@ -111,13 +115,14 @@ def simulate_weekly(
     scenarios = noufaily_scenarios() if scenarios is None else scenarios
     t = np.arange(1, N_WEEKS + 1, dtype=float)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("counts", "current", "past", "k", "start", "scenario")}
-    k_cycle = np.array(K_VALUES)[np.arange(replicates) % len(K_VALUES)]
+    k_cycle = np.array(CURRENT_K_VALUES)[np.arange(replicates) % len(CURRENT_K_VALUES)]
+    first, last = BASELINE_OUTBREAK_WEEKS
     for sc in scenarios:
         mu = sc.mean(t)
         base = _nb(rng, np.broadcast_to(mu, (replicates, N_WEEKS)), sc.phi)
         past = np.zeros((replicates, N_WEEKS), dtype=np.int64)
         for _ in range(4):
-            s = rng.integers(312, 570, replicates)
+            s = rng.integers(first - 1, last, replicates)
             kk = rng.choice(K_VALUES, replicates)
             past += _spread(rng, s, rng.poisson(kk * np.sqrt(sc.phi * mu[s])), N_WEEKS)
         s = rng.integers(N_WEEKS - EVAL_WEEKS, N_WEEKS, replicates)
@@ -155,7 +160,10 @@ def weekly_metrics(alarm: np.ndarray, sim: WeeklySimulation) -> dict:
     has = cur.any(axis=1)
     hit = (alarm & cur).any(axis=1)
     pod = float(hit[has].mean()) if has.any() else float("nan")
-    pod_by_k = {str(k): float(hit[has & (sim.k == k)].mean()) if (has & (sim.k == k)).any() else None for k in K_VALUES}
+    pod_by_k = {
+        str(k): float(hit[has & (sim.k == k)].mean()) if (has & (sim.k == k)).any() else None for k in CURRENT_K_VALUES
+    }
+    sub = has & np.isin(sim.k, K_VALUES)
     first = np.where(alarm & cur, np.arange(EVAL_WEEKS)[None, :], EVAL_WEEKS).min(axis=1)
     delays = first[hit] - (sim.start[hit] - (N_WEEKS - EVAL_WEEKS))
     total_alarms = int(alarm.sum())
@@ -163,7 +171,8 @@ def weekly_metrics(alarm: np.ndarray, sim: WeeklySimulation) -> dict:
     return {
         "fpr": round(fpr, 5),
         "pod": round(pod, 4),
-        "pod_by_k": {k: (round(v, 4) if v is not None else None) for k, v in pod_by_k.items()},
+        "pod_by_k": {k: (round(v, 4) if v is not None else None) for k, v in pod_by_k.items() if v is not None},
+        "pod_k_2_3_5_10": round(float(hit[sub].mean()), 4) if sub.any() else None,
         "median_delay_weeks": float(np.median(delays)) if delays.size else None,
         "ppv": round(ppv, 4) if ppv is not None else None,
         "outbreaks": int(has.sum()),
@@ -176,6 +185,18 @@ def run_weekly_validation(replicates: int, alpha: float, seed: int) -> list[dict
     sim = simulate_weekly(replicates, rng)
     alarms = weekly_alarms(sim, alpha)
     return [{"detector": name, **weekly_metrics(alarms[name], sim)} for name in WEEKLY_DETECTORS]
+
+
+def _inject_cluster(
+    rng: np.random.Generator, villages: np.ndarray, cases: int, n_villages: int, study_days: int
+) -> tuple[np.ndarray, int]:
+    """``cases`` extra cases over ``villages`` (each gets at least one) on the last 1 or 2 days."""
+    out = np.zeros((n_villages, study_days), dtype=np.int64)
+    who = np.concatenate([villages, villages[rng.integers(0, villages.size, cases - villages.size)]])
+    duration = int(rng.integers(1, 3))
+    days = study_days - duration + rng.integers(0, duration, cases)
+    np.add.at(out, (who, days), 1)
+    return out, duration
 
 
 def run_spacetime_validation(
@@ -206,19 +227,11 @@ def run_spacetime_validation(
     for _ in range(replicates):
         base = rng.poisson(rates[:, None], size=(n_villages, study_days))
         villages = nn[rng.integers(n_villages), :3]
-        duration = int(rng.integers(1, 4))
-        first_day = study_days - 3
-        inj = np.zeros_like(base)
-        np.add.at(
-            inj,
-            (villages[rng.integers(0, 3, cluster_cases)], first_day + rng.integers(0, duration, cluster_cases)),
-            1,
-        )
-        y = base + inj
+        cluster, duration = _inject_cluster(rng, villages, cluster_cases, n_villages, study_days)
+        y = base + cluster
+        # the cluster occupies the last 1 or 2 days; scan at the end of each of its days
         hit = False
-        for end in (first_day + 1, first_day + 2):  # end of cluster day 1, end of cluster day 2
-            if end > study_days:
-                break
+        for end in range(study_days - duration + 1, study_days + 1):
             res = space_time_permutation_scan(y[:, :end], coords, seed=rng, **scan_kwargs)
             if res.status == ALARM_STATUS and set(res.clusters[0].areas) & set(villages.tolist()):
                 hit = True

@@ -7,7 +7,7 @@ Every detector handles too-short or all-zero series with an explicit ``INSUFFICI
 from .base import ALARM, INSUFFICIENT_DATA, NO_ALARM, DetectorResult, ParameterError
 from .budget import apply_budget, benjamini_hochberg, daily_budget
 from .cusum import nb_cusum
-from .ears import ears, ears_c1, ears_c2, ears_c3
+from .ears import ears, ears_all, ears_c1, ears_c2, ears_c3
 from .expectation_scan import expectation_scan
 from .farrington import farrington
 from .noufaily import farrington_flexible, noufaily
@@ -27,6 +27,7 @@ __all__ = [
     "blended_expectation",
     "daily_budget",
     "ears",
+    "ears_all",
     "ears_c1",
     "ears_c2",
     "ears_c3",

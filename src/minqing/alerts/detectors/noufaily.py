@@ -3,11 +3,13 @@
 For each week t0 judged, a Poisson GLM with log link is fitted to the reference weeks before t0:
 
 - ``b`` years back, window half-width ``w``; the reference weeks are every week from
-  ``t0 - 52*b - w`` to ``t0 - past_weeks_not_included`` (Noufaily et al. 2013), with a
+  ``t0 - 52*b - w`` to ``t0 - past_weeks_not_included - 1`` (Noufaily et al. 2013; R leaves out
+  ``(t0 - pastWeeksNotIncluded):t0``), with a
   ``no_periods``-level seasonal factor: level 0 is the (2w+1)-week window around t0's week in each past
   year, the rest of each year is cut into ``no_periods - 1`` blocks. With ``no_periods=1`` only the
   b windows of 2w+1 weeks are used, as in Farrington et al. (1996).
-- a linear time trend, kept only if its Wald p-value (quasi-Poisson, t test) is below
+- a linear time trend, kept only if its Wald p-value (quasi-Poisson t test with the unclamped
+  dispersion, as R's ``summary.glm``) is below
   ``p_threshold_trend``, the prediction does not exceed the largest reference count, and b >= 3;
   otherwise the model is refitted without trend.
 - reweighting of past outbreaks: standardised Anscombe residuals s_i above ``weights_threshold`` get
@@ -36,7 +38,7 @@ import numpy as np
 from scipy import stats
 
 from .base import DetectorResult, ParameterError, as_2d_counts
-from .glm import dispersion, fit_poisson_batch, hat_values
+from .glm import PoissonFit, dispersion, fit_poisson_batch, hat_values
 
 WEEKS_PER_YEAR = 52
 
@@ -48,7 +50,9 @@ def reference_lags(
     if no_periods == 1:
         lags = np.array([WEEKS_PER_YEAR * j + d for j in range(1, b + 1) for d in range(-w, w + 1)])
         return lags, np.zeros(len(lags), dtype=int)
-    first = w if past_weeks_not_included is None else past_weeks_not_included
+    # R: blocksID[(k - pastWeeksNotIncluded):k] <- NA, i.e. lags 0..pastWeeksNotIncluded are left out
+    # (pastWeeksNotIncluded defaults to w when NULL).
+    first = (w if past_weeks_not_included is None else past_weeks_not_included) + 1
     lags = np.arange(first, WEEKS_PER_YEAR * b + w + 1)
     u = (lags + w) % WEEKS_PER_YEAR
     rest = WEEKS_PER_YEAR - (2 * w + 1)
@@ -98,10 +102,17 @@ def validate_parameters(
         raise ParameterError("limit54 must be (cases >= 0, weeks >= 1)")
 
 
-def _fit(ref: np.ndarray, X: np.ndarray, reweight: bool, weights_threshold: float, mu_start: np.ndarray | None = None):
+def _fit(
+    ref: np.ndarray, X: np.ndarray, reweight: bool, weights_threshold: float, mu_start: np.ndarray | None = None
+) -> tuple[PoissonFit, np.ndarray, np.ndarray]:
+    """Fit, reweight and refit as algo.farrington.fitGLM.flexible.
+
+    Returns the fit, phi = max(1, dispersion) and the raw quasi-Poisson dispersion (what R's
+    summary.glm uses for the trend's t test and for se.fit)."""
     p = X.shape[1]
     fit = fit_poisson_batch(ref, X, mu_start=mu_start)
-    phi = np.maximum(dispersion(ref, fit.mu, None, p), 1.0)
+    raw = dispersion(ref, fit.mu, None, p)
+    phi = np.maximum(raw, 1.0)
     omega = None
     if reweight:
         h = np.clip(hat_values(fit, X), 0.0, 1.0 - 1e-8)
@@ -111,8 +122,9 @@ def _fit(ref: np.ndarray, X: np.ndarray, reweight: bool, weights_threshold: floa
         raw = np.where(big, 1.0 / np.where(big, s, 1.0) ** 2, 1.0)
         omega = raw * (ref.shape[1] / raw.sum(axis=1))[:, None]
         fit = fit_poisson_batch(ref, X, omega, mu_start=fit.mu)
-        phi = np.maximum(dispersion(ref, fit.mu, omega, p), 1.0)
-    return fit, phi
+        raw = dispersion(ref, fit.mu, omega, p)
+        phi = np.maximum(raw, 1.0)
+    return fit, phi, raw
 
 
 def _fit_batch(
@@ -127,20 +139,20 @@ def _fit_batch(
     weights_threshold: float,
     p_threshold_trend: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return mu0, phi, Var(eta0)/phi (unscaled), trend-kept flag for each row of ref."""
+    """Return mu0, phi, Var(eta0_hat) (scaled by the raw dispersion), trend-kept flag for each row of ref."""
     n_fit, n_obs = ref.shape
     x_notrend = design_matrix(lags, levels, no_periods, False)
     kept = np.zeros(n_fit, dtype=bool)
     if trend and b >= 3:
         x_trend = design_matrix(lags, levels, no_periods, True)
-        fit, phi = _fit(ref, x_trend, reweight, weights_threshold)
+        fit, phi, raw = _fit(ref, x_trend, reweight, weights_threshold)
         p = x_trend.shape[1]
-        se = np.sqrt(phi * fit.cov_unscaled[:, 1, 1])
+        se = np.sqrt(raw * fit.cov_unscaled[:, 1, 1])  # summary.glm: t test with the unclamped dispersion
         tval = fit.beta[:, 1] / se
         pval = 2.0 * stats.t.sf(np.abs(tval), max(n_obs - p, 1))
         mu0 = np.exp(fit.beta[:, 0])
         kept = (pval < p_threshold_trend) & (mu0 <= ref.max(axis=1)) & np.isfinite(pval)
-        var0 = fit.cov_unscaled[:, 0, 0].copy()
+        var0 = raw * fit.cov_unscaled[:, 0, 0]
         mu_start = fit.mu
     else:
         mu_start = None
@@ -150,10 +162,10 @@ def _fit_batch(
     redo = ~kept
     if redo.any():
         start = None if mu_start is None else mu_start[redo]
-        fit2, phi2 = _fit(ref[redo], x_notrend, reweight, weights_threshold, start)
+        fit2, phi2, raw2 = _fit(ref[redo], x_notrend, reweight, weights_threshold, start)
         mu0[redo] = np.exp(fit2.beta[:, 0])
         phi[redo] = phi2
-        var0[redo] = fit2.cov_unscaled[:, 0, 0]
+        var0[redo] = raw2 * fit2.cov_unscaled[:, 0, 0]
     return mu0, phi, var0, kept
 
 
@@ -171,7 +183,7 @@ def upper_bound(
         )
         return upper, size
     z = stats.norm.ppf(1 - alpha)
-    tau = phi + mu0 * phi * var_eta0
+    tau = phi + mu0 * var_eta0  # Var(mu0_hat)/mu0 = mu0 * Var(eta0_hat) (delta method)
     se = np.sqrt(4.0 / 9.0 * mu0 ** (1.0 / 3.0) * tau)
     return (mu0 ** (2.0 / 3.0) + z * se) ** 1.5, se
 

@@ -154,48 +154,187 @@ def space_time_permutation_scan(
     obs = np.cumsum(window_sums(y, max_window)[nn], axis=1)  # (A, K, W)
     llr = np.where(obs >= cmin, f[obs] - obs * a - b, 0.0)
 
-    # Monte Carlo: permute day labels; only cases landing in the last max_window days matter.
-    case_area = np.repeat(np.arange(y.shape[0]), area_tot)
-    recent_days = y.sum(axis=0)[::-1][:max_window]
-    slot_day = np.repeat(np.arange(max_window), recent_days)
-    m = slot_day.size
-    n_area = y.shape[0]
-    cells = n_area * nn.shape[1] * max_window
-    small = np.int16 if m < 32000 else np.int32
-    cmin_s = cmin.astype(small) if m < 32000 else cmin
-    a_flat, b_flat = a.ravel(), b.ravel()
-    chunk = int(max(1, min(replicates, 8_000_000 // max(cells, 1))))
-    if early_stop is not None:
-        chunk = min(chunk, max(10 * early_stop, 50))
-    rep_max = np.zeros(replicates)
-    observed_max = float(llr.max())
-    done = replicates
-    for start in range(0, replicates, chunk):
-        if early_stop is not None and np.sum(rep_max[:start] >= observed_max - 1e-9) >= early_stop:
-            done = start
-            break
-        r = min(chunk, replicates - start)
-        keys = rng.random((r, total))
-        pick = np.argpartition(keys, m - 1, axis=1)[:, :m] if 0 < m < total else np.argsort(keys, axis=1)[:, :m]
-        # argpartition's order inside the first m is not random: shuffle the day labels instead
-        days = rng.permuted(np.broadcast_to(slot_day, (r, m)), axis=1)
-        areas = case_area[pick]
-        flat = (np.arange(r)[:, None] * n_area + areas) * max_window + days
-        sim = np.bincount(flat.ravel(), minlength=r * n_area * max_window).astype(small)
-        sim = np.cumsum(sim.reshape(r, n_area, max_window), axis=2, dtype=small)
-        cyl = np.cumsum(sim[:, nn, :], axis=2, dtype=small).reshape(r, -1)
-        ridx, cidx = np.nonzero(cyl >= cmin_s.ravel())
-        if ridx.size:
-            c = cyl[ridx, cidx].astype(np.int64)
-            val = f[c] - c * a_flat[cidx] - b_flat[cidx]
-            np.maximum.at(rep_max, start + ridx, val)
-
-    rep_max = rep_max[:done]
+    # The reported clusters' LLRs are known before any replicate is drawn. A p-value only needs to
+    # know which of these levels a replicate's maximum reaches, which integer critical counts tell.
+    clusters = _report(llr, obs, exp, nn, np.zeros(0), scans_per_day, n_clusters)
+    if not clusters:
+        return ScanResult(status=NO_ALARM, n_cases=total, replicate_max=np.zeros(0))
+    levels = np.array([c.llr for c in clusters])
+    mc = _MonteCarlo.build(y, nn, cmin, a, b, f, max_window, levels - llr_tolerance(levels))
+    rep_max, done = mc.run(rng, replicates, float(levels[0]), early_stop)
     clusters = _report(llr, obs, exp, nn, rep_max, scans_per_day, n_clusters, sequential=done < replicates)
     status = NO_ALARM
     if clusters and clusters[0].recurrence_days >= min_recurrence_days:
         status = ALARM_STATUS
     return ScanResult(status=status, clusters=clusters, n_cases=total, replicate_max=rep_max)
+
+
+# Elements of one Monte Carlo chunk (replicates x cylinders), int16: about 8 MB.
+CHUNK_CELLS = 4_000_000
+EARLY_STOP_CHUNK = 32
+
+
+def llr_tolerance(value: float | np.ndarray) -> float | np.ndarray:
+    """Replicate maxima within this of an observed LLR count as reaching it (ties, rounding)."""
+    return 1e-6 + 1e-9 * np.abs(value)
+
+
+def critical_counts(cmin: np.ndarray, a: np.ndarray, b: np.ndarray, f: np.ndarray, level: float) -> np.ndarray:
+    """Per cylinder, the least count c >= cmin whose LLR f[c] - c a - b reaches ``level`` (C + 1 if
+    none): the LLR grows with c above the expectation, so a bisection finds it for all cells at once."""
+    total = f.size - 1
+    lo = np.minimum(cmin.astype(np.int64), total + 1)
+    hi = np.full(lo.shape, total + 1, dtype=np.int64)
+    if not np.isfinite(level):
+        return hi
+    while True:
+        active = lo < hi
+        if not active.any():
+            return lo
+        mid = (lo + hi) // 2
+        c = np.minimum(mid, total)
+        reach = (f[c] - c * a - b >= level) & (mid <= total)
+        hi = np.where(active & reach, mid, hi)
+        lo = np.where(active & ~reach, mid + 1, lo)
+
+
+def undominated(ccrit: np.ndarray, reachable: int) -> np.ndarray:
+    """Mask of the cylinders (K, A, W) worth checking against their critical counts.
+
+    Counts only grow with the neighbour rank k and the window w, so a cylinder is redundant when a
+    larger one (k' >= k, w' >= w, same centre) needs no more cases: whenever it reaches its critical
+    count, so does the larger one. Cylinders needing more than ``reachable`` cases (all the cases
+    in the window) can never reach it either."""
+    big = np.iinfo(np.int64).max
+    suffix = ccrit.astype(np.int64)
+    suffix = np.minimum.accumulate(suffix[::-1], axis=0)[::-1]  # over k' >= k
+    suffix = np.minimum.accumulate(suffix[:, :, ::-1], axis=2)[:, :, ::-1]  # and w' >= w
+    beyond = np.full(ccrit.shape, big)
+    beyond[:-1] = suffix[1:]  # k' > k, w' >= w
+    beyond[:, :, :-1] = np.minimum(beyond[:, :, :-1], suffix[:, :, 1:])  # or k' >= k, w' > w
+    return (ccrit < beyond) & (ccrit <= reachable)
+
+
+@dataclass
+class _MonteCarlo:
+    """Replicates of the permutation null, vectorised over a chunk of replicates.
+
+    A replicate permutes the day labels of all C cases (keeping the area and day totals). Only the m
+    cases that land in the last ``max_window`` days matter: a replicate draws which m of the C cases
+    they are (a uniform subset) and gives them the window's day labels in random order. Its counts
+    (areas x window days) are cumulated over days and over each circle's neighbour list (shared by
+    all replicates).
+
+    The LLR is never evaluated on every cylinder. For each reported cluster's LLR (``levels``,
+    highest first) every cylinder has a critical count, the least count whose LLR reaches it; a
+    replicate reaches a level when some cylinder holds its critical count (integer comparisons).
+    Its recorded "maximum" is the highest level it reaches (a lower bound of its true maximum), or 0.
+    That is all the p-values and the early stopping need: the count of replicates reaching each
+    level is exact.
+    """
+
+    case_area: np.ndarray  # (C,) area of every case
+    slot_day: np.ndarray  # (m,) the window's day labels (0 = today)
+    nn_t: np.ndarray  # (K, A) neighbour lists, rank-major so the cumulative sum runs over whole rows
+    cmin: np.ndarray  # (cells,) least count that can beat the expectation; cells ordered (K, A, W)
+    ccrit: list[np.ndarray]  # per level, the critical counts of its undominated cylinders
+    check: list[np.ndarray]  # per level, the indices (into cells) of those cylinders
+    levels: np.ndarray  # (levels,) the reported clusters' LLRs (minus a tolerance), highest first
+    max_window: int
+
+    @classmethod
+    def build(
+        cls,
+        y: np.ndarray,
+        nn: np.ndarray,
+        cmin: np.ndarray,
+        a: np.ndarray,
+        b: np.ndarray,
+        f: np.ndarray,
+        w: int,
+        levels: np.ndarray,
+    ) -> _MonteCarlo:
+        area_tot = y.sum(axis=1)
+        recent_days = y.sum(axis=0)[::-1][:w]
+        small = np.int16 if area_tot.sum() < 32000 else np.int32
+
+        def rank_major(x: np.ndarray, dtype: type) -> np.ndarray:
+            return np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype).ravel()
+
+        cmin_r, a_r, b_r = rank_major(cmin, np.int64), rank_major(a, float), rank_major(b, float)
+        shape = (nn.shape[1], nn.shape[0], w)
+        m = int(recent_days.sum())
+        ccrit, check = [], []
+        for level in levels:
+            cc = critical_counts(cmin_r, a_r, b_r, f, level)
+            idx = np.flatnonzero(undominated(cc.reshape(shape), m))
+            ccrit.append(cc[idx].astype(small))
+            check.append(idx)
+        return cls(
+            case_area=np.repeat(np.arange(y.shape[0]), area_tot),
+            slot_day=np.repeat(np.arange(w), recent_days),
+            nn_t=np.ascontiguousarray(nn.T),
+            cmin=cmin_r.astype(small),
+            ccrit=ccrit,
+            check=check,
+            levels=np.asarray(levels, dtype=float),
+            max_window=w,
+        )
+
+    def cylinder_counts(self, rng: np.random.Generator, r: int) -> np.ndarray:
+        """(r, cells) cases of ``r`` replicates in every cylinder."""
+        total, m = self.case_area.size, self.slot_day.size
+        n_area, w = self.nn_t.shape[1], self.max_window
+        if m < total:
+            keys = rng.random((r, total), dtype=np.float32)
+            pick = np.argpartition(keys, m - 1, axis=1)[:, :m]
+        else:
+            pick = np.broadcast_to(np.arange(total), (r, total))
+        days = rng.permuted(np.broadcast_to(self.slot_day, (r, m)), axis=1)
+        flat = (np.arange(r)[:, None] * n_area + self.case_area[pick]) * w + days
+        sim = np.bincount(flat.ravel(), minlength=r * n_area * w).astype(self.cmin.dtype).reshape(r, n_area, w)
+        for d in range(1, w):
+            sim[:, :, d] += sim[:, :, d - 1]
+        cyl = np.take(sim, self.nn_t, axis=1)  # (r, K, A, W), contiguous
+        for k in range(1, cyl.shape[1]):  # whole (r, A, W) slabs: faster than cumsum on int16
+            cyl[:, k] += cyl[:, k - 1]
+        return cyl.reshape(r, -1)
+
+    def replicate_max(self, rng: np.random.Generator, r: int) -> np.ndarray:
+        """The highest level each of ``r`` replicates' maximum LLR reaches (0 if none; see the class)."""
+        out = np.zeros(r)
+        if self.slot_day.size == 0:
+            return out
+        cyl = self.cylinder_counts(rng, r)
+        rows = np.arange(r)
+        # lowest level first; a replicate that misses a level misses every higher one
+        for level, ccrit, idx in zip(self.levels[::-1], self.ccrit[::-1], self.check[::-1], strict=True):
+            sub = np.take(cyl if rows.size == r else cyl[rows], idx, axis=1)
+            rows = rows[(sub >= ccrit).any(axis=1)]
+            out[rows] = level
+            if not rows.size:
+                break
+        return out
+
+    def run(
+        self, rng: np.random.Generator, replicates: int, observed_max: float, early_stop: int | None
+    ) -> tuple[np.ndarray, int]:
+        """Replicate maxima (drawn so far) and how many were drawn; stops early (Besag & Clifford)
+        once ``early_stop`` maxima reach ``observed_max``."""
+        cells = self.cmin.size
+        chunk = int(max(1, min(replicates, CHUNK_CELLS // max(cells, 1))))
+        if early_stop is not None:
+            chunk = min(chunk, max(EARLY_STOP_CHUNK, early_stop))
+        out = np.zeros(replicates)
+        done = 0
+        while done < replicates:
+            r = min(chunk, replicates - done)
+            out[done : done + r] = self.replicate_max(rng, r)
+            done += r
+            reached = np.sum(out[:done] >= observed_max - llr_tolerance(observed_max))
+            if early_stop is not None and reached >= early_stop:
+                break
+        return out[:done], done
 
 
 def _report(
@@ -221,7 +360,7 @@ def _report(
         if taken.intersection(areas):
             continue
         taken.update(areas)
-        exceed = int(np.sum(rep_max >= flat[idx] - 1e-9))
+        exceed = int(np.sum(rep_max >= flat[idx] - llr_tolerance(flat[idx])))
         p = exceed / rep_max.size if sequential and exceed else (1 + exceed) / (rep_max.size + 1)
         out.append(
             Cluster(
