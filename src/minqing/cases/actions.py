@@ -22,7 +22,7 @@ from django.utils import timezone
 from minqing.cases import notifications
 from minqing.cases.attachments import UploadedFile, check_uploads, store_attachment
 from minqing.cases.deadlines import due_for, extended_due
-from minqing.cases.lifecycle import TRANSITIONS, actor_kinds
+from minqing.cases.lifecycle import TRANSITIONS, Actor, actor_kinds
 from minqing.cases.models import (
     Case,
     CaseCounter,
@@ -92,7 +92,7 @@ def _pk(case: Case | int) -> int:
 def check_allowed(actor, case: Case, action: str) -> None:
     """Raise the right domain error when `actor` may not take `action` on `case` now."""
     transition = TRANSITIONS[action]
-    kinds = actor_kinds(actor, case)
+    kinds = actor_kinds(actor, case, with_co_units=Actor.CO_UNIT in transition.actors)
     if not (kinds & transition.actors):
         raise NotPermitted(f"您无权对该案件执行“{transition.label}”")
     if case.state not in transition.sources:
@@ -106,14 +106,11 @@ def _acting(
     case: Case | int, actor, action: str, *, at: datetime | None = None, expected_version: int | None = None
 ) -> Iterator[Step]:
     with transaction.atomic():
-        locked = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("category", "location_unit", "lead_unit")
-            .get(pk=_pk(case))
-        )
+        locked = Case.objects.select_for_update().get(pk=_pk(case))
         if expected_version is not None and locked.version != expected_version:
             raise InvalidTransition("该案件刚刚已被他人处理，请刷新页面查看最新状态后再操作", code="stale")
         check_allowed(actor, locked, action)
+        before = _column_values(locked)
         step = Step(case=locked, at=at or timezone.now(), from_state=locked.state)
         yield step
         target = TRANSITIONS[action].target
@@ -121,7 +118,12 @@ def _acting(
             locked.state = target
         locked.version += 1
         append_event(locked, actor, action, step.from_state, step.payload, step.at)
-        locked.save()
+        changed = [name for name, value in _column_values(locked).items() if before[name] != value]
+        locked.save(update_fields=[*changed, "updated_at"])
+
+
+def _column_values(case: Case) -> dict[str, Any]:
+    return {field.name: getattr(case, field.attname) for field in Case._meta.concrete_fields if not field.primary_key}
 
 
 def append_event(case: Case, actor, action: str, from_state: str, payload: dict, at: datetime) -> CaseEvent:
@@ -215,13 +217,12 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
         )
         case.accept_due, case.due_provisional = _due(case, SlaPolicy.Stage.ACCEPT, at)
         case.save()
-        for party in data.parties if not data.is_anonymous else []:
-            _add_party(case, party)
+        parties = [_add_party(case, party) for party in (data.parties if not data.is_anonymous else [])]
         for upload in checked:
             store_attachment(case, upload, actor)
         append_event(case, actor, "register", "", {"channel": data.channel, "attachments": len(data.attachments)}, at)
         case.save(update_fields=["event_count", "last_event_hash"])
-        notifications.case_registered(case)
+        notifications.case_registered(case, parties[0] if parties else None)
     return case
 
 
@@ -325,10 +326,13 @@ def _validate_units(lead_unit: OrgUnit, co_units: Sequence[OrgUnit], case: Case)
 
 
 def _county_path(case: Case) -> str:
-    unit = case.location_unit
-    while unit.kind not in (UnitKind.COUNTY,) and unit.parent_id:
-        unit = unit.parent
-    return unit.path
+    """The path of the county the case is in (one query, by the ancestors of its location)."""
+    county = (
+        OrgUnit.objects.filter(path__in=notifications.ancestor_paths(case.location_path), kind=UnitKind.COUNTY)
+        .values_list("path", flat=True)
+        .first()
+    )
+    return county or case.location_path
 
 
 def _set_units(step: Step, lead_unit: OrgUnit, co_units: list[OrgUnit], deadline: datetime | None) -> None:

@@ -111,8 +111,11 @@ TRANSITIONS: dict[str, Transition] = {
 SIDE_ACTIONS = frozenset(a for a, t in TRANSITIONS.items() if t.target is None)
 
 
-def actor_kinds(user, case: Case) -> frozenset[str]:
-    """Which kinds of actor `user` is for `case` (empty: none)."""
+def actor_kinds(user, case: Case, *, with_co_units: bool = True) -> frozenset[str]:
+    """Which kinds of actor `user` is for `case` (empty: none).
+
+    `with_co_units=False` skips the co-unit lookup (a query) when the caller does not need it.
+    """
     if user is None:
         return frozenset({Actor.SYSTEM})
     kinds: set[str] = set()
@@ -136,7 +139,7 @@ def actor_kinds(user, case: Case) -> frozenset[str]:
             kinds.add(Actor.LEAD_UNIT)
         if Role.UNIT_MANAGER in lead_roles:
             kinds.add(Actor.LEAD_MANAGER)
-    if _is_co_unit_member(remit, case):
+    if with_co_units and _is_co_unit_member(remit, case):
         kinds.add(Actor.CO_UNIT)
     return frozenset(kinds)
 

@@ -7,7 +7,7 @@ same transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import models
@@ -404,7 +404,8 @@ class CaseEvent(models.Model):
         return {
             "case": self.case_id,
             "seq": self.seq,
-            "at": self.created_at.isoformat(),
+            # Hashed in UTC: the database hands times back in UTC whatever zone they were written in.
+            "at": self.created_at.astimezone(UTC).isoformat(),
             "actor": self.actor_label,
             "action": self.action,
             "from": self.from_state,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,17 +44,19 @@ def unit_staff(units: Iterable[OrgUnit], roles: Sequence[str] = UNIT_STAFF) -> l
     return [m.user for m in memberships.select_related("user")]
 
 
+def ancestor_paths(path: str) -> list[str]:
+    """ "/a/b/c/" → ["/a/", "/a/b/", "/a/b/c/"]: the unit itself and every unit above it."""
+    parts = path.strip("/").split("/")
+    return [f"/{'/'.join(parts[: i + 1])}/" for i in range(len(parts))]
+
+
 def county_staff(case, roles: Sequence[str]) -> list:
-    """Users with county-wide `roles` over the county the case is in."""
-    memberships = Membership.objects.filter(role__in=roles, user__is_active=True).select_related("user", "unit")
-    users = []
-    for membership in memberships:
-        reach = membership.unit.path
-        if membership.unit.kind == UnitKind.OFFICE:
-            reach = reach.rsplit("/", 2)[0] + "/"
-        if case.location_path.startswith(reach):
-            users.append(membership.user)
-    return users
+    """Users with county-wide `roles` over the case: held at a unit above the case's location,
+    or at a centre office of such a unit (see accounts.scoping)."""
+    above = ancestor_paths(case.location_path)
+    reach = Q(unit__path__in=above) | Q(unit__kind=UnitKind.OFFICE, unit__parent__path__in=above)
+    memberships = Membership.objects.filter(reach, role__in=roles, user__is_active=True).select_related("user")
+    return list({m.user_id: m.user for m in memberships}.values())
 
 
 def _local(moment):
@@ -64,15 +67,14 @@ def _message(kind: str, case, title: str, body: str = "") -> Message:
     return Message(kind=kind, title=title, body=body, link=case_link(case), case_id=case.pk)
 
 
-def case_registered(case) -> None:
-    if case.citizen_id is None and not case.is_anonymous:
-        party = case.parties.first()
-        if party and party.phone_hash:
-            queue_sms_to_number(
-                _message("receipt", case, f"您的诉求已登记，编号{case.reference}，查询码{case.query_code}。"),
-                party.phone,
-                key=f"receipt:{case.pk}",
-            )
+def case_registered(case, party=None) -> None:
+    """Receipt by SMS to the petitioner's phone when they have no account to see it in."""
+    if case.citizen_id is None and not case.is_anonymous and party and party.phone_hash:
+        queue_sms_to_number(
+            _message("receipt", case, f"您的诉求已登记，编号{case.reference}，查询码{case.query_code}。"),
+            party.phone,
+            key=f"receipt:{case.pk}",
+        )
 
 
 def case_assigned(case, lead_unit: OrgUnit, co_units: Sequence[OrgUnit]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -70,9 +70,14 @@ def _insert(rows: list[Notification]) -> list[Notification]:
     if not rows:
         return []
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    if any(row.channel != Channel.IN_APP for row in rows):
+    if any(row.channel != Channel.IN_APP for row in rows) and not _delivery_pending():
         transaction.on_commit(_enqueue_delivery)
     return rows
+
+
+def _delivery_pending() -> bool:
+    """One delivery task per transaction is enough, however many messages it queued."""
+    return any(func is _enqueue_delivery for _sids, func, *_rest in connection.run_on_commit)
 
 
 def _enqueue_delivery() -> None:

@@ -10,6 +10,7 @@ Code computing many deadlines should call it once and pass the `WorkCalendar` al
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,10 @@ from minqing.workcalendar.models import CalendarDay, CalendarYear
 from minqing.workcalendar.schedule_file import format_schedule
 
 _lock = threading.Lock()
-_memo: tuple[Any, WorkCalendar] | None = None
+_memo: tuple[Any, WorkCalendar, float] | None = None
+# Writes in this process invalidate at once; other processes (web, worker) notice a change
+# within this many seconds. Checking the stamp on every call cost two queries per deadline.
+STAMP_CHECK_SECONDS = 5.0
 
 
 def invalidate_calendar_cache() -> None:
@@ -41,9 +45,13 @@ def _stamp() -> tuple[Any, ...]:
 def load_calendar() -> WorkCalendar:
     """The current calendar: stored holidays, make-up working days and complete years."""
     global _memo
-    stamp = _stamp()
     memo = _memo
+    if memo is not None and time.monotonic() - memo[2] < STAMP_CHECK_SECONDS:
+        return memo[1]
+    stamp = _stamp()
     if memo is not None and memo[0] == stamp:
+        with _lock:
+            _memo = (stamp, memo[1], time.monotonic())
         return memo[1]
     holidays, makeup = set(), set()
     for day, kind in CalendarDay.objects.values_list("date", "kind"):
@@ -51,7 +59,7 @@ def load_calendar() -> WorkCalendar:
     complete = CalendarYear.objects.filter(complete=True).values_list("year", flat=True)
     calendar = WorkCalendar(frozenset(holidays), frozenset(makeup), frozenset(complete))
     with _lock:
-        _memo = (stamp, calendar)
+        _memo = (stamp, calendar, time.monotonic())
     return calendar
 
 

@@ -230,8 +230,10 @@ def test_load_calendar_reflects_edits():
     assert selectors.load_calendar().is_working_day(date(2026, 6, 1))
 
 
-def test_load_calendar_sees_writes_made_behind_its_back():
-    # Another process writing (with its own cache) must not leave this one stale.
+def test_load_calendar_sees_writes_made_behind_its_back(monkeypatch):
+    # Another process writing (with its own cache) must not leave this one stale once the
+    # freshness window has passed (here: no window).
+    monkeypatch.setattr(selectors, "STAMP_CHECK_SECONDS", 0)
     actions.seed_from_chinese_calendar()
     assert selectors.load_calendar().is_working_day(date(2026, 6, 2))
     CalendarDay.objects.create(date=date(2026, 6, 2), kind=CalendarDay.Kind.HOLIDAY)
@@ -240,10 +242,11 @@ def test_load_calendar_sees_writes_made_behind_its_back():
     assert selectors.load_calendar().is_provisional(date(2026, 6, 2))
 
 
-def test_load_calendar_cached_between_writes(django_assert_num_queries):
+def test_load_calendar_cached_between_writes(django_assert_num_queries, monkeypatch):
+    monkeypatch.setattr(selectors, "STAMP_CHECK_SECONDS", 0)
     actions.seed_from_chinese_calendar()
     first = selectors.load_calendar()
-    with django_assert_num_queries(2):  # the freshness check only
+    with django_assert_num_queries(2):  # past the freshness window: the stamp check only
         assert selectors.load_calendar() is first
 
 
@@ -308,3 +311,10 @@ def test_admin_pages_render(admin_client):
         response = admin_client.get(url)
         assert response.status_code == 200, url
     assert "导入年度安排" in admin_client.get("/admin/workcalendar/calendaryear/").content.decode()
+
+
+def test_load_calendar_within_the_freshness_window_runs_no_query(django_assert_num_queries):
+    actions.seed_from_chinese_calendar()
+    first = selectors.load_calendar()
+    with django_assert_num_queries(0):
+        assert selectors.load_calendar() is first
