@@ -48,6 +48,9 @@ class Remit:
     act_paths: tuple[str, ...] = ()
     roles: frozenset[str] = field(default_factory=frozenset)
     roles_by_unit: tuple[tuple[str, str], ...] = ()  # (unit path, role)
+    # Read paths that are whole counties (or larger): every case there is *located* below them,
+    # so case scoping can use the location alone, which an index serves at any size.
+    territorial_paths: tuple[str, ...] = ()
 
     def can_read_path(self, path: str) -> bool:
         return any(path.startswith(prefix) for prefix in self.read_paths)
@@ -91,12 +94,20 @@ def path_filter(paths: tuple[str, ...], lookup: str = "") -> Q:
 NO_REMIT = Remit()
 
 
-def _reach_of(membership: Membership) -> str:
-    """Path prefix a membership reaches."""
+TERRITORIAL_KINDS = frozenset({UnitKind.COUNTY, UnitKind.CITY, UnitKind.PROVINCE})
+
+
+def _reach_unit(membership: Membership) -> OrgUnit:
+    """The unit whose subtree a membership reaches."""
     unit = membership.unit
     if membership.role in COUNTY_WIDE_ROLES and unit.kind == UnitKind.OFFICE and unit.parent is not None:
-        return unit.parent.path
-    return unit.path
+        return unit.parent
+    return unit
+
+
+def _reach_of(membership: Membership) -> str:
+    """Path prefix a membership reaches."""
+    return _reach_unit(membership).path
 
 
 def remit_from_memberships(memberships: list[Membership]) -> Remit:
@@ -104,6 +115,7 @@ def remit_from_memberships(memberships: list[Membership]) -> Remit:
     act: set[str] = set()
     roles: set[str] = set()
     by_unit: set[tuple[str, str]] = set()
+    territorial: set[str] = set()
     for membership in memberships:
         if not membership.unit.active:
             continue
@@ -113,6 +125,8 @@ def remit_from_memberships(memberships: list[Membership]) -> Remit:
         reach = _reach_of(membership)
         by_unit.add((reach, membership.role))
         read.add(reach)
+        if _reach_unit(membership).kind in TERRITORIAL_KINDS:
+            territorial.add(reach)
         if membership.role not in READ_ONLY_ROLES and membership.role != Role.INFORMANT:
             act.add(reach)
     return Remit(
@@ -120,6 +134,7 @@ def remit_from_memberships(memberships: list[Membership]) -> Remit:
         act_paths=_collapse(act),
         roles=frozenset(roles),
         roles_by_unit=tuple(sorted(by_unit)),
+        territorial_paths=tuple(path for path in _collapse(read) if path in territorial),
     )
 
 

@@ -26,6 +26,11 @@ def cases_visible_to(user) -> QuerySet[Case]:
     remit = remit_for(user)
     visible = Q(pk__in=[])
     for path in remit.read_paths:
+        if path in remit.territorial_paths:
+            # A whole county: everything handled there is also located there (assignment stays
+            # within the case's county), so the location alone decides.
+            visible |= Q(location_path__startswith=path)
+            continue
         visible |= (
             Q(location_path__startswith=path)
             | Q(lead_path__startswith=path)
