@@ -118,6 +118,10 @@ def prepare_data() -> None:
     minqing("demo", "accounts", "--verbosity", "0")  # before the demo year, whose cases may need the accounts
     if "demo_year" in commands:
         minqing("demo", "year")
+    # Catch the statistics up with the demo year now, before the worker and the web server
+    # start competing with it for SQLite's single writer.
+    if "stats_update" in commands:
+        minqing("stats_update")
     minqing("collectstatic", "--noinput", "--verbosity", "0")
     # Again (it changes nothing now) so the table of accounts is the last thing printed before the servers start.
     minqing("demo", "accounts")
