@@ -41,8 +41,12 @@ def main() -> None:
         t = time.perf_counter()
         fc = forecast(counts, start, horizon, holidays)
         took = time.perf_counter() - t
-        nested = bool(np.all((fc.lower95 <= fc.lower80) & (fc.upper80 <= fc.upper95)))
-        print(f"# forecast of every series, {horizon} days: {took:.2f} s; intervals nested: {nested}")
+        ok = ~fc.insufficient
+        nested = bool(np.all((fc.lower95[ok] <= fc.lower80[ok]) & (fc.upper80[ok] <= fc.upper95[ok])))
+        print(
+            f"# forecast of every series, {horizon} days: {took:.2f} s; intervals nested: {nested}; "
+            f"insufficient data: {int(fc.insufficient.sum())} series"
+        )
     for horizon in HORIZONS:
         t = time.perf_counter()
         row = rolling_origin_evaluation(counts, start, holidays, horizon=horizon, origins=args.origins)

@@ -217,11 +217,14 @@ def _rps_nb(y: np.ndarray, mean: np.ndarray, variance: np.ndarray) -> np.ndarray
 
 
 def _rps_sample(y: np.ndarray, samples: np.ndarray) -> np.ndarray:
-    """RPS of the empirical distribution of ``samples`` (..., n) for counts y (...)."""
-    k_max = int(min(max(np.nanmax(y), np.nanmax(samples)), 5000)) + 1
-    k = np.arange(k_max + 1)
-    cdf = (samples[..., None, :] <= k[:, None]).mean(axis=-1)
-    return np.sum((cdf - (y[..., None] <= k)) ** 2, axis=-1)
+    """RPS of the empirical distribution of integer ``samples`` (..., n) for counts y (...).
+
+    For integer-valued forecasts the RPS equals the CRPS, E|X - y| - E|X - X'| / 2, and for a sample
+    E|X - X'| = 2 / n^2 * sum_i (2i - n - 1) x_(i) over the sorted sample."""
+    n = samples.shape[-1]
+    x = np.sort(samples, axis=-1)
+    spread = 2.0 / n**2 * np.sum((2 * np.arange(1, n + 1) - n - 1) * x, axis=-1)
+    return np.mean(np.abs(x - y[..., None]), axis=-1) - spread / 2.0
 
 
 def _scores(fc: Forecast, actual: np.ndarray, scale: np.ndarray) -> dict[str, np.ndarray]:
@@ -265,6 +268,7 @@ def rolling_origin_evaluation(
                 sc["rps"] = _rps_nb(actual[ok], fc.mean[ok], fc.extra["variance"][ok]).ravel()
             else:
                 samples = np.maximum(fc.mean[ok][..., None] + fc.extra["errors"][ok][:, None, :], 0.0)
+                samples = np.floor(samples)  # integer-valued, like the counts
                 sc["rps"] = _rps_sample(actual[ok], samples).ravel()
             for key, val in sc.items():
                 acc[name].setdefault(key, []).append(val)

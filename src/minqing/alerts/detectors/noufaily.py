@@ -197,7 +197,11 @@ def _pvalue(y: np.ndarray, mu0: np.ndarray, phi: np.ndarray, aux: np.ndarray, me
             stats.nbinom.sf(y - 1, size, size / (size + mu0)),
             stats.poisson.sf(y - 1, mu0),
         )
-    return stats.norm.sf((y ** (2.0 / 3.0) - mu0 ** (2.0 / 3.0)) / aux)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (y ** (2.0 / 3.0) - mu0 ** (2.0 / 3.0)) / aux
+    # a zero-width bound (mu0 = 0): any case is beyond it, no case is not
+    z = np.where(aux > 0, z, np.where(y > mu0, np.inf, -np.inf))
+    return stats.norm.sf(z)
 
 
 def farrington_flexible(

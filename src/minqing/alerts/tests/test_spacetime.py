@@ -93,3 +93,27 @@ def test_expectation_scan_sees_county_wide_rise():
     calm = expectation_scan(rng.poisson(expected), expected, coords, replicates=199, seed=1)
     assert calm.county.p_value > 0.05
     assert expectation_scan(y, np.zeros_like(expected), coords).status == INSUFFICIENT_DATA
+
+
+def test_critical_counts_give_the_same_exceedances_as_every_llr():
+    from minqing.alerts.detectors import spacetime as st
+
+    _, coords, y = _county(7, n=50, days=30, rate=0.15)
+    nn, _ = neighbour_order(coords, max_areas=6, max_fraction=0.2)
+    total = int(y.sum())
+    exp = np.cumsum(y.sum(axis=1)[nn], axis=1)[:, :, None] * st.window_sums(y.sum(axis=0), 7)[None, None, :] / total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.log(exp) - np.log(total - exp)
+        b = total * np.log(total - exp)
+    a, b = np.where(np.isfinite(a), a, 0.0), np.where(np.isfinite(b), b, 0.0)
+    cmin = np.floor(exp).astype(int) + 1
+    f = st._table_f(total)
+    levels = np.array([6.0, 4.0, 2.5])
+    mc = st._MonteCarlo.build(y, nn, cmin, a, b, f, 7, levels)
+    cyl = mc.cylinder_counts(np.random.default_rng(1), 300).astype(np.int64)
+    full_cells = lambda x: np.ascontiguousarray(x.transpose(1, 0, 2)).ravel()  # noqa: E731
+    ca, cb, cm = full_cells(a), full_cells(b), full_cells(cmin)
+    best = np.where(cyl >= cm, f[cyl] - cyl * ca - cb, 0.0).max(axis=1)
+    reached = mc.replicate_max(np.random.default_rng(1), 300)
+    for level in levels:
+        assert np.array_equal(best >= level, reached >= level)
