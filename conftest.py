@@ -17,6 +17,7 @@ def _test_settings(settings):
         "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "notify"]}
     }
     MemorySmsBackend.outbox.clear()
+    _forget_process_caches()
     yield
     MemorySmsBackend.outbox.clear()
 
@@ -24,3 +25,12 @@ def _test_settings(settings):
 @pytest.fixture
 def sms_outbox():
     return MemorySmsBackend.outbox
+
+
+def _forget_process_caches() -> None:
+    """Per-process caches (calendar, SLA policies) must not carry over from another test's database."""
+    from minqing.cases.deadlines import forget_policies
+    from minqing.workcalendar.selectors import invalidate_calendar_cache
+
+    forget_policies()
+    invalidate_calendar_cache()

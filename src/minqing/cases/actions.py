@@ -159,11 +159,13 @@ def record_side_event(case: Case | int, actor, action: str, payload: dict, *, at
 
 def _next_reference(at: datetime) -> str:
     prefix, year = settings.MINQING_CASE_PREFIX, local_date(at).year
-    counter, _ = CaseCounter.objects.get_or_create(prefix=prefix, year=year)
+    counters = CaseCounter.objects.filter(prefix=prefix, year=year)
     # The UPDATE holds the row lock until commit, so two registrations never share a number.
-    CaseCounter.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
-    counter.refresh_from_db(fields=["last_number"])
-    return f"{prefix}{year}-{counter.last_number:06d}"
+    if not counters.update(last_number=F("last_number") + 1):
+        CaseCounter.objects.get_or_create(prefix=prefix, year=year)  # the year's first case
+        counters.update(last_number=F("last_number") + 1)
+    number = counters.values_list("last_number", flat=True).get()
+    return f"{prefix}{year}-{number:06d}"
 
 
 def _validate_new_case(data: NewCase) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from minqing.cases.models import Case, Category, SlaPolicy
@@ -15,8 +16,21 @@ DEFAULT_PERIODS = {
 }
 
 
+_POLICY_CACHE_SECONDS = 5.0
+_policy_memo: tuple[float, list[SlaPolicy]] | None = None
+
+
 def _policies() -> list[SlaPolicy]:
-    return list(SlaPolicy.objects.filter(active=True))
+    """Active policies, re-read at most every few seconds (they change a few times a year)."""
+    global _policy_memo
+    if _policy_memo is None or time.monotonic() - _policy_memo[0] > _POLICY_CACHE_SECONDS:
+        _policy_memo = (time.monotonic(), list(SlaPolicy.objects.filter(active=True)))
+    return _policy_memo[1]
+
+
+def forget_policies() -> None:
+    global _policy_memo
+    _policy_memo = None
 
 
 def policy_for(
