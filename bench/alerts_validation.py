@@ -5,7 +5,9 @@
 Targets (issue "Early warning"): Noufaily-style detector FPR within ±0.5 points of 0.8% and POD >= 48%
 at alpha = 0.01; the space-time scan finds >= 90% of injected 3-village clusters of 6 cases within
 2 days with <= 1 false cluster per 100 days. The 0.8% / 48% figures are quoted from the issue (R package
-surveillance 1.20.3); R is not available here, so no side-by-side comparison is made.
+surveillance 1.20.3); R is not available here, so no side-by-side comparison is made. The design
+follows Noufaily et al. (2013): the current outbreak's k runs over 1..10 (past outbreaks: k drawn
+from {2, 3, 5, 10}); the POD pooled over k in {2, 3, 5, 10} only is printed as well.
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ def main() -> None:
     nou = next(r for r in weekly if r["detector"] == "noufaily")
     checks = [
         ("noufaily FPR within 0.8% ± 0.5 pts", abs(nou["fpr"] - 0.008) <= 0.005, f"{100 * nou['fpr']:.2f}%"),
-        ("noufaily POD >= 48%", nou["pod"] >= 0.48, f"{100 * nou['pod']:.1f}%"),
+        (
+            "noufaily POD >= 48% (current outbreak k = 1..10)",
+            nou["pod"] >= 0.48,
+            f"{100 * nou['pod']:.1f}% (k in {{2, 3, 5, 10}} only: {100 * nou['pod_k_2_3_5_10']:.1f}%)",
+        ),
         (
             "space-time detection within 2 days >= 90%",
             st["detection_within_2_days"] >= 0.9,

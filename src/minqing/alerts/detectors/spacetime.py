@@ -10,7 +10,9 @@ purely temporal rises across the whole county are invisible by design (see ``exp
 The statistic is the Poisson generalised likelihood ratio of the cylinder with observed c > expected
 mu: c log(c/mu) + (C - c) log((C - c)/(C - mu)). Its Monte Carlo p-value compares the most likely
 cluster with the maxima of ``replicates`` (default 999) data sets made by randomly permuting the day
-labels of the cases (keeping every area and day total). The recurrence interval is
+labels of the cases (keeping every area and day total); a replicate is only compared with the
+reported clusters' LLRs, through integer critical counts (see ``_MonteCarlo``), which gives the same
+p-values as evaluating every cylinder's LLR. The recurrence interval is
 1 / (p × scans per day), in days: a cluster this unusual would arise by chance once in that many days
 of daily scanning.
 
@@ -46,6 +48,7 @@ class ScanResult:
     status: str  # "cluster", "ok" or INSUFFICIENT_DATA
     clusters: list[Cluster] = field(default_factory=list)
     n_cases: int = 0
+    # per replicate, the highest reported cluster LLR its maximum reaches (a lower bound of it), or 0
     replicate_max: np.ndarray | None = None
 
     @property
