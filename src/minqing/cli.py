@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     execute_from_command_line(argv)
 
 
-COMMAND_GROUPS = {"orgs", "calendar", "audit", "demo", "stats", "alerts", "dispatch", "notify", "deadlines"}
+COMMAND_GROUPS = {"orgs", "calendar", "audit", "demo", "stats", "alerts", "dispatch", "notify", "deadlines", "feedback"}
 
 if __name__ == "__main__":
     main()
