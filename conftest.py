@@ -30,7 +30,9 @@ def sms_outbox():
 def _forget_process_caches() -> None:
     """Per-process caches (calendar, SLA policies) must not carry over from another test's database."""
     from minqing.cases.deadlines import forget_policies
+    from minqing.cases.notifications import forget_recipients
     from minqing.workcalendar.selectors import invalidate_calendar_cache
 
     forget_policies()
+    forget_recipients()
     invalidate_calendar_cache()

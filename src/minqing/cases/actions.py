@@ -574,6 +574,11 @@ def extend_deadline(
     with _acting(case, actor, "extend", at=at) as step:
         c = step.case
         deadline = extended_due(c, days, step.at)
+        if c.handle_due and deadline.due <= c.handle_due:
+            raise DomainError(
+                "按审批时间重新计算的办理期限不晚于现行期限，无需延期；请在临近期限时再申请",
+                code="extension_not_needed",
+            )
         c.handle_due_original = c.handle_due_original or c.handle_due
         c.handle_due, c.due_provisional = deadline.due, deadline.provisional
         c.extension_days += days

@@ -62,14 +62,10 @@ def due_for(case: Case, stage: str, start: datetime) -> Deadline:
 
 
 def extended_due(case: Case, days: int, approved_at: datetime) -> Deadline:
-    """An approved extension counts `days` from the approval time, or from the current due
-    time if that is later, so an early approval never shortens the deadline.
-
-    It never passes the legal cap either: the original due date plus 30 days in total
-    (`add_extension` also refuses a total above 30 days).
-    """
+    """An approved extension counts `days` from the approval time (《信访工作条例》: the
+    petitioner is told the new date), never past the original due date plus 30 days in
+    total (`add_extension` also refuses a total above 30 days)."""
     calendar = load_calendar()
     cap = add_extension(case.handle_due_original or case.handle_due, days, case.extension_days, calendar)
-    base = max(approved_at, case.handle_due) if case.handle_due else approved_at
-    extended = add_period(base, days, "calendar_days", calendar)
+    extended = add_period(approved_at, days, "calendar_days", calendar)
     return min(extended, cap, key=lambda deadline: deadline.due)

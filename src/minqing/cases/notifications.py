@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
@@ -38,10 +39,33 @@ def _citizen_message(kind: str, case, title: str, body: str = "") -> Message:
     return Message(kind=kind, title=title, body=body, link=citizen_link(case), case_id=case.pk)
 
 
+# Recipients are looked up for nearly every action; memberships change rarely, so a lookup
+# is reused for a few seconds (a new member starts receiving within that time).
+_RECIPIENT_CACHE_SECONDS = 5.0
+_recipients: dict[tuple, tuple[float, list]] = {}
+
+
+def _remembered(key: tuple, load) -> list:
+    now = time.monotonic()
+    hit = _recipients.get(key)
+    if hit is None or now - hit[0] > _RECIPIENT_CACHE_SECONDS:
+        hit = _recipients[key] = (now, load())
+    return hit[1]
+
+
+def forget_recipients() -> None:
+    _recipients.clear()
+
+
 def unit_staff(units: Iterable[OrgUnit], roles: Sequence[str] = UNIT_STAFF) -> list:
     """Active users holding one of `roles` at exactly these units."""
-    memberships = Membership.objects.filter(unit__in=list(units), role__in=roles, user__is_active=True)
-    return [m.user for m in memberships.select_related("user")]
+    unit_ids = tuple(sorted(u.pk for u in units if u is not None))
+
+    def load() -> list:
+        memberships = Membership.objects.filter(unit__in=unit_ids, role__in=roles, user__is_active=True)
+        return [m.user for m in memberships.select_related("user")]
+
+    return _remembered(("unit", unit_ids, tuple(roles)), load)
 
 
 def ancestor_paths(path: str) -> list[str]:
@@ -53,10 +77,14 @@ def ancestor_paths(path: str) -> list[str]:
 def county_staff(case, roles: Sequence[str]) -> list:
     """Users with county-wide `roles` over the case: held at a unit above the case's location,
     or at a centre office of such a unit (see accounts.scoping)."""
-    above = ancestor_paths(case.location_path)
-    reach = Q(unit__path__in=above) | Q(unit__kind=UnitKind.OFFICE, unit__parent__path__in=above)
-    memberships = Membership.objects.filter(reach, role__in=roles, user__is_active=True).select_related("user")
-    return list({m.user_id: m.user for m in memberships}.values())
+    above = tuple(ancestor_paths(case.location_path))
+
+    def load() -> list:
+        reach = Q(unit__path__in=above) | Q(unit__kind=UnitKind.OFFICE, unit__parent__path__in=above)
+        memberships = Membership.objects.filter(reach, role__in=roles, user__is_active=True).select_related("user")
+        return list({m.user_id: m.user for m in memberships}.values())
+
+    return _remembered(("county", above, tuple(roles)), load)
 
 
 def _local(moment):

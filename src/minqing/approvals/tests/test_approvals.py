@@ -90,15 +90,13 @@ def test_extension_days_outside_one_to_thirty_refused(case, township_handler, da
     assert not ApprovalRequest.objects.exists()
 
 
-def test_early_extension_counts_from_current_due_and_never_shortens(
-    make_case, township_handler, township_manager, county_manager
-):
-    fresh = make_case(days_ago=1)  # most of the period left: counting from today would shorten it
-    due_before = fresh.handle_due
-    _approve_extension(_request_extension(fresh, township_handler, days=10), township_manager, county_manager)
-    fresh.refresh_from_db()
-    assert fresh.handle_due > due_before
-    assert fresh.handle_due.date() >= (due_before + timedelta(days=10)).date()
+def test_extension_that_would_not_move_due_later_refused(make_case, township_handler, township_manager, county_manager):
+    fresh = make_case(days_ago=1)  # most of the period left: 10 days from today is earlier than the due
+    before = snapshot(fresh)
+    with pytest.raises(DomainError) as refused:
+        _request_extension(fresh, township_handler, days=10)
+    assert refused.value.code == "extension_not_needed"
+    assert snapshot(fresh) == before
 
 
 @pytest.mark.parametrize("who", ["county_manager", "other_township_manager", "dispatcher", "township_handler"])

@@ -58,10 +58,20 @@ def test_december_case_is_provisional_until_next_year_is_entered(
 def test_extension_moves_due_from_approval_and_keeps_original(registered, dispatcher, county_manager, unit):
     case = actions.accept_case(registered, dispatcher)
     original = case.handle_due
-    case = actions.extend_deadline(case, county_manager, days=10, reason="需现场勘验", at=case.accepted_at)
+    near_due = original - timedelta(days=1)
+    case = actions.extend_deadline(case, county_manager, days=10, reason="需现场勘验", at=near_due)
+    assert case.handle_due > original
     assert case.handle_due_original == original
     assert case.extension_days == 10
     with pytest.raises(DomainError, match="30日"):
-        actions.extend_deadline(case, county_manager, days=21, reason="再延")
+        actions.extend_deadline(case, county_manager, days=21, reason="再延", at=near_due)
     case.refresh_from_db()
     assert case.extension_days == 10
+
+
+def test_early_extension_is_refused_rather_than_shortening(registered, dispatcher, county_manager):
+    case = actions.accept_case(registered, dispatcher)
+    with pytest.raises(DomainError, match="无需延期"):
+        actions.extend_deadline(case, county_manager, days=5, reason="过早", at=case.accepted_at)
+    case.refresh_from_db()
+    assert (case.extension_days, case.handle_due) == (0, case.handle_due_original)

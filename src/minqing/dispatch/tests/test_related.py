@@ -123,7 +123,7 @@ def test_merge_tells_the_petitioner_and_keeps_the_reference(dispatcher, village)
 def _panel(client, user, case: Case) -> str:
     """The related-cases panel of the case page (panels load lazily, one URL per slot)."""
     from minqing.cases.selectors import CASE_PANELS
-    from minqing.dispatch.panels import related_panel
+    from minqing.dispatch.apps import _related_panel as related_panel
 
     client.login(username=user.username, password=PASSWORD)
     response = client.get(f"/cases/{case.pk}/panels/{CASE_PANELS.index(related_panel)}/")
