@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from minqing.accounts.models import Role
@@ -126,8 +126,14 @@ def queue_counts(user, now: datetime | None = None) -> dict[str, int]:
     if not names:
         return {}
     now = now or timezone.now()
-    aggregates = {name: Count("pk", filter=queue_filter(user, name, now)) for name in names}
-    return cases_visible_to(user).filter(state__in=OPEN_STATES).aggregate(**aggregates)
+    remit = remit_for(user)
+    if remit.has_role(Role.DISPATCHER, Role.COUNTY_MANAGER, Role.INSPECTOR):
+        base = cases_visible_to(user)
+    else:
+        # Every unit queue is about cases the user's units lead, a subset of what they may see;
+        # starting from the lead unit lets the (lead_path, state) index do the work.
+        base = Case.objects.filter(_paths_q("lead_path", remit.paths_with_role(Role.HANDLER, Role.UNIT_MANAGER)))
+    return {name: base.filter(queue_filter(user, name, now)).count() for name in names}
 
 
 # Apps above cases (approvals, feedback, …) add their own to-do queues here at start-up:
