@@ -38,7 +38,7 @@ PUBLIC_EVENTS = {
 
 
 def citizen_case(case: Case) -> dict[str, Any]:
-    events = case.events.filter(action__in=PUBLIC_EVENTS).order_by("seq").only("created_at", "action")
+    events = case.events.filter(action__in=PUBLIC_EVENTS).order_by("seq").only("case_id", "created_at", "action")
     return {
         "reference": case.reference,
         "title": case.title,

@@ -74,9 +74,16 @@ def inspect_upload(upload: UploadedFile) -> tuple[str, str, bytes]:
     return kind.mime, extension, data
 
 
+def check_upload(upload: UploadedFile | CheckedFile) -> CheckedFile:
+    """Inspect one upload (a file already checked passes through: images are re-encoded once)."""
+    if isinstance(upload, CheckedFile):
+        return upload
+    return CheckedFile(upload.name, *inspect_upload(upload))
+
+
 def check_uploads(uploads) -> list[CheckedFile]:
     """Inspect every upload first, so a refused file leaves nothing written."""
-    return [CheckedFile(upload.name, *inspect_upload(upload)) for upload in uploads]
+    return [check_upload(upload) for upload in uploads]
 
 
 def strip_image_metadata(upload: UploadedFile) -> bytes:

@@ -13,7 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from minqing.accounts.scoping import visible_units
 from minqing.cases import selectors
-from minqing.cases.attachments import AttachmentRefused, UploadedFile, inspect_upload, max_attachment_bytes
+from minqing.cases.attachments import (
+    AttachmentRefused,
+    CheckedFile,
+    UploadedFile,
+    check_upload,
+    max_attachment_bytes,
+)
 from minqing.cases.models import Case, CaseState, Category, Channel, Nature, Outcome, RequestType, Urgency
 from minqing.orgs.models import OrgUnit, UnitKind
 
@@ -316,7 +322,7 @@ class RegisterCaseForm(forms.Form):
         except (TypeError, ValueError):
             return None
 
-    def clean_attachments(self) -> list[UploadedFile]:
+    def clean_attachments(self) -> list[CheckedFile]:
         """Check every file before anything is written: storage writes are not rolled back."""
         limit = max_attachment_bytes()
         uploads = []
@@ -325,12 +331,10 @@ class RegisterCaseForm(forms.Form):
                 raise forms.ValidationError(
                     _("文件“%(name)s”超过 %(mb)sMB 上限"), params={"name": upload.name, "mb": limit // (1024 * 1024)}
                 )
-            checked = UploadedFile(upload.name, upload.read())
             try:
-                inspect_upload(checked)
+                uploads.append(check_upload(UploadedFile(upload.name, upload.read())))
             except AttachmentRefused as exc:
                 raise forms.ValidationError(exc.message) from exc
-            uploads.append(checked)
         return uploads
 
     def clean(self) -> dict:

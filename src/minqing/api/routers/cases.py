@@ -12,7 +12,7 @@ from minqing.api.routers import ERRORS
 from minqing.api.schemas import CitizenCaseListOut, CitizenCaseOut, InformationIn, SubmitIn, text
 from minqing.api.throttles import ScopedThrottle
 from minqing.cases import actions, selectors
-from minqing.cases.attachments import AttachmentRefused, UploadedFile, inspect_upload, max_attachment_bytes
+from minqing.cases.attachments import AttachmentRefused, UploadedFile, max_attachment_bytes
 from minqing.cases.models import Case, Channel
 from minqing.core.errors import DomainError
 
@@ -124,11 +124,8 @@ def upload_attachments(
             raise DomainError("请选择要上传的文件", code="attachment_refused")
         if len(files) > MAX_FILES:
             raise DomainError(f"一次最多上传 {MAX_FILES} 个文件", code="attachment_refused")
-        uploads = [_read(f) for f in files]
-        for upload in uploads:
-            # Check every file before storing any, so a bad one leaves no stray file behind.
-            inspect_upload(upload)
-        actions.add_information(case, user, text=text_, attachments=uploads)
+        # add_information checks every file before storing any: a bad one leaves nothing behind.
+        actions.add_information(case, user, text=text_, attachments=[_read(f) for f in files])
         return presenters.citizen_case(_my_case(user, reference))
 
     return idempotent(request, idempotency_key, 200, CitizenCaseOut, produce)
