@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minqing.cases.lifecycle import TRANSITIONS, allowed_actions
+from minqing.cases.lifecycle import PUBLIC_EVENT_LABELS, TRANSITIONS, allowed_actions
 from minqing.cases.models import Case, CaseState, Outcome
 
 # What each state means, said to the petitioner.
@@ -20,25 +20,10 @@ STATUS_TEXT = {
     CaseState.CLOSED: "您的诉求已办结，欢迎对办理情况进行评价。",
     CaseState.REOPENED: "您的诉求正在重新办理。",
 }
-# Events the petitioner sees on their timeline (internal notes and side records are left out).
-PUBLIC_EVENTS = {
-    "register": "提交诉求",
-    "accept": "已受理",
-    "decline": "不予受理",
-    "merge": "合并办理",
-    "assign": "交承办单位办理",
-    "reassign": "重新交办",
-    "sign_for": "承办单位已签收",
-    "reply": "承办单位已答复",
-    "close": "已办结",
-    "send_back": "中心要求重新办理",
-    "reopen": "重新办理",
-    "add_information": "补充材料",
-}
 
 
 def citizen_case(case: Case) -> dict[str, Any]:
-    events = case.events.filter(action__in=PUBLIC_EVENTS).order_by("seq").only("case_id", "created_at", "action")
+    events = case.events.filter(action__in=PUBLIC_EVENT_LABELS).order_by("seq").only("case_id", "created_at", "action")
     return {
         "reference": case.reference,
         "title": case.title,
@@ -58,7 +43,7 @@ def citizen_case(case: Case) -> dict[str, Any]:
         "reply_text": case.reply_text if case.state == CaseState.CLOSED else "",
         "decline_reason": case.decline_reason if case.state == CaseState.DECLINED else "",
         "attachments": case.attachments.count(),
-        "timeline": [{"at": e.created_at, "label": PUBLIC_EVENTS[e.action]} for e in events],
+        "timeline": [{"at": e.created_at, "label": str(PUBLIC_EVENT_LABELS[e.action])} for e in events],
     }
 
 

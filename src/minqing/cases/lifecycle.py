@@ -107,6 +107,23 @@ TRANSITIONS: dict[str, Transition] = {
     )
 }
 
+# What a petitioner sees of the event log (internal notes, approvals and side records stay inside).
+PUBLIC_EVENT_LABELS = {
+    "register": _("提交诉求"),
+    "accept": _("已受理"),
+    "decline": _("不予受理"),
+    "merge": _("合并办理"),
+    "assign": _("交承办单位办理"),
+    "reassign": _("重新交办"),
+    "sign_for": _("承办单位已签收"),
+    "reply": _("承办单位已答复"),
+    "close": _("已办结"),
+    "send_back": _("中心要求重新办理"),
+    "reopen": _("重新办理"),
+    "add_information": _("补充材料"),
+    "rate": _("已评价"),
+}
+
 # Actions that write records rather than move the case; the case console lists them apart.
 SIDE_ACTIONS = frozenset(a for a, t in TRANSITIONS.items() if t.target is None)
 

@@ -18,27 +18,12 @@ from django.utils.translation import gettext as _
 
 from minqing.accounts.models import Membership, Role
 from minqing.accounts.scoping import remit_for
+from minqing.cases.lifecycle import PUBLIC_EVENT_LABELS
 from minqing.cases.models import Case, CaseEvent, CaseState, Category, Outcome
 from minqing.cases.selectors import cases_visible_to, resolve_reference
 from minqing.orgs.models import OrgUnit, UnitKind
 from minqing.orgs.selectors import default_county, townships
 
-# What the petitioner sees of the event log (internal notes, approvals and side records are left out).
-PUBLIC_EVENT_LABELS = {
-    "register": "提交诉求",
-    "accept": "已受理",
-    "decline": "不予受理",
-    "merge": "合并办理",
-    "assign": "交承办单位办理",
-    "reassign": "重新交办",
-    "sign_for": "承办单位已签收",
-    "reply": "承办单位已答复",
-    "close": "已办结",
-    "send_back": "中心要求重新办理",
-    "reopen": "重新办理",
-    "add_information": "补充材料",
-    "rate": "已评价",
-}
 SATISFIED_SCORES = ("satisfied", "basically_satisfied")
 
 
@@ -97,7 +82,7 @@ def public_timeline(case: Case) -> list[TimelineEntry]:
     names = dict(OrgUnit.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
     entries = []
     for event in events:
-        label = _(PUBLIC_EVENT_LABELS[event.action])
+        label = str(PUBLIC_EVENT_LABELS[event.action])
         if event.action == "add_information" and event.payload.get("attachments") and not event.payload.get("text"):
             label = _("上传照片或材料")
         if event.action in ("assign", "reassign") and names.get(event.payload.get("lead_unit")):
