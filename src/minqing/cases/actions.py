@@ -24,6 +24,7 @@ from minqing.cases.attachments import UploadedFile, check_uploads, store_attachm
 from minqing.cases.deadlines import due_for, extended_due
 from minqing.cases.lifecycle import TRANSITIONS, Actor, actor_kinds
 from minqing.cases.models import (
+    OPEN_STATES,
     Case,
     CaseCounter,
     CaseEvent,
@@ -590,10 +591,7 @@ def extend_deadline(
 def recompute_provisional_deadlines(years: Sequence[int]) -> int:
     """After a year's calendar is entered, recount every open case whose due date was provisional."""
     changed = 0
-    for case_id in Case.objects.filter(
-        due_provisional=True,
-        state__in=[*TRANSITIONS["accept"].sources, *TRANSITIONS["extend"].sources, CaseState.REPLIED],
-    ).values_list("pk", flat=True):
+    for case_id in Case.objects.filter(due_provisional=True, state__in=OPEN_STATES).values_list("pk", flat=True):
         with transaction.atomic():
             c = Case.objects.select_for_update().get(pk=case_id)
             if not c.due_provisional:
