@@ -247,6 +247,10 @@ class Case(models.Model):
         verbose_name_plural = _("案件")
         indexes = [
             models.Index(fields=["state", "handle_due"], name="case_state_due"),
+            # Inbox counts per state within a county or township.
+            models.Index(
+                fields=["state", "location_path"], name="case_state_location", opclasses=["", "varchar_pattern_ops"]
+            ),
             models.Index(fields=["-submitted_at", "-id"], name="case_recent"),
             models.Index(
                 fields=["location_path", "-submitted_at"], name="case_location", opclasses=["varchar_pattern_ops", ""]
