@@ -346,7 +346,14 @@ class CaseUnit(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["unit_path", "case"], name="caseunit_path", opclasses=["varchar_pattern_ops", ""])
+            models.Index(fields=["unit_path", "case"], name="caseunit_path", opclasses=["varchar_pattern_ops", ""]),
+            # Case scoping looks up joint cases (active co-units) by unit path; they are few.
+            models.Index(
+                fields=["unit_path", "case"],
+                name="caseunit_active_co",
+                opclasses=["varchar_pattern_ops", ""],
+                condition=models.Q(role="co", active=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -34,7 +34,13 @@ def cases_visible_to(user) -> QuerySet[Case]:
         visible |= (
             Q(location_path__startswith=path)
             | Q(lead_path__startswith=path)
-            | Q(pk__in=CaseUnit.objects.filter(unit_path__startswith=path, active=True).values("case_id"))
+            # Co-units only: the lead is the lead_path above, and leaving its rows out keeps this
+            # subquery small (one row per joint case instead of one per case).
+            | Q(
+                pk__in=CaseUnit.objects.filter(unit_path__startswith=path, active=True, role=CaseUnit.Role.CO).values(
+                    "case_id"
+                )
+            )
         )
     if Role.INFORMANT in remit.roles:
         visible |= Q(submitted_by=user)
