@@ -38,7 +38,7 @@ from minqing.cases.forms import (
 )
 from minqing.cases.lifecycle import TRANSITIONS, actor_kinds, allowed_actions
 from minqing.cases.models import Case, CaseEvent, CaseState, Category, Channel, Outcome, Party, Urgency
-from minqing.core.errors import DomainError, InvalidTransition, NotPermitted
+from minqing.core.errors import DomainError, InvalidTransition
 from minqing.notify import actions as notify_actions
 from minqing.notify import selectors as notify_selectors
 from minqing.orgs.models import OrgUnit
@@ -360,21 +360,17 @@ def _perform(action: str, case: Case, user, data: dict, version: int) -> Case:
 
 
 def _precheck(user, case: Case, action: str, form: ActionForm) -> DomainError | None:
-    """Refuse before validating the form: a stale page first, then state, then permission."""
+    """Refuse before validating the form: a stale page first, then the lifecycle table."""
     try:
         posted = int(form.data.get("expected_version", ""))
     except ValueError:
         return DomainError(_("页面缺少版本信息，请刷新页面后重试"))
     if posted != case.version:
         return InvalidTransition(str(STALE_MESSAGE), code="stale")
-    transition = TRANSITIONS[action]
-    if case.state not in transition.sources:
-        return InvalidTransition(
-            _("案件当前状态为“%(state)s”，不能执行“%(action)s”，请刷新页面查看最新进展")
-            % {"state": case.get_state_display(), "action": transition.label}
-        )
-    if action not in {t.action for t in allowed_actions(user, case)}:
-        return NotPermitted(_("您无权对该案件执行“%(action)s”") % {"action": transition.label})
+    try:
+        actions.check_allowed(user, case, action)  # the same refusal the verb would give
+    except DomainError as refused:
+        return refused
     return None
 
 
