@@ -67,10 +67,6 @@ class Remit:
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
 
-    def roles_at(self, unit: OrgUnit) -> set[str]:
-        """Roles that apply to `unit`: held at it or at a unit above it."""
-        return {role for path, role in self.roles_by_unit if unit.path.startswith(path)}
-
     def unit_filter(self, lookup: str, *, acting: bool = False) -> Q:
         """A Q restricting the OrgUnit reached by `lookup` ("" for OrgUnit itself) to this remit."""
         return path_filter(self.act_paths if acting else self.read_paths, lookup)
