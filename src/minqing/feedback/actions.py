@@ -28,7 +28,7 @@ from minqing.accounts.scoping import remit_for
 from minqing.cases.actions import record_side_event, reopen_case
 from minqing.cases.lifecycle import TRANSITIONS, Actor, actor_kinds
 from minqing.cases.models import GROUP_CASE_SIZE, Case, CaseState
-from minqing.cases.notifications import county_staff
+from minqing.cases.notifications import case_link, county_staff
 from minqing.cases.selectors import cases_visible_to
 from minqing.core.deadlines import add_period, local_date
 from minqing.core.errors import Conflict, DomainError, InvalidTransition, NotPermitted
@@ -545,7 +545,7 @@ def _tell_managers_unsatisfied(call: FollowUpCall) -> None:
             kind="follow_up_unsatisfied",
             title=f"案件 {case.reference} 回访不满意",
             body=str(call.answers.get("comment", "")),
-            link=reverse("cases:detail", args=[case.pk]),
+            link=case_link(case),
             case_id=case.pk,
         ),
         county_staff(case, [Role.COUNTY_MANAGER, Role.DISPATCHER]),

@@ -14,11 +14,12 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from minqing.accounts.decorators import staff_required
 from minqing.cases.lifecycle import actor_kinds
 from minqing.cases.models import Case
 from minqing.cases.selectors import cases_visible_to
@@ -31,17 +32,6 @@ from minqing.feedback.models import FollowUpCall, Rating, RatingChannel, ReviewR
 
 def _status(exc: DomainError) -> int:
     return 422 if exc.status_code == 400 else exc.status_code
-
-
-def staff_required(view: Callable) -> Callable:
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.is_citizen:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 # --- Citizen: rating and review ----------------------------------------------------------------
@@ -263,10 +253,8 @@ def call_record(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    """The date in `value` (YYYY-MM-DD), None when blank; ValueError when malformed."""
+    return date.fromisoformat(value) if value else None
 
 
 def _period(request: HttpRequest) -> tuple[datetime | None, datetime | None]:
@@ -279,7 +267,11 @@ def _period(request: HttpRequest) -> tuple[datetime | None, datetime | None]:
 
 @staff_required
 def summary(request: HttpRequest) -> HttpResponse:
-    start, end = _period(request)
+    try:
+        start, end = _period(request)
+    except ValueError:
+        message = "日期格式应为 YYYY-MM-DD，例如 2025-03-01"
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
     figures = selectors.satisfaction(request.user, start=start, end=end)
     context = {"summary": figures, "start": request.GET.get("start", ""), "end": request.GET.get("end", "")}
     template = "feedback/_summary.html" if request.htmx else "feedback/summary.html"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Prefetch
@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from minqing.accounts import audit
+from minqing.accounts.decorators import staff_required
 from minqing.cases.models import Case, Category, Party
 from minqing.orgs.models import OrgUnit, UnitKind
 from minqing.stats import dashboards, export, reports, selectors
@@ -26,18 +27,6 @@ from minqing.stats.models import Report, SavedQuery
 
 COUNT_CAP = 1000  # capped count, as on the case list: cheap at any size, exact below the cap
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def staff_required(view):
-    @login_required
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.is_citizen:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
@@ -232,8 +221,6 @@ def save_query(request: HttpRequest) -> HttpResponse:
 
 
 def _encode(params: dict) -> str:
-    from urllib.parse import urlencode
-
     return urlencode(params)
 
 

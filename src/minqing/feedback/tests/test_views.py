@@ -194,6 +194,12 @@ def test_summary_page_and_fragment(client, make_closed, county_manager):
     assert fragment.status_code == 200 and "<html" not in fragment.content.decode()
 
 
+def test_summary_refuses_a_malformed_date(client, county_manager):
+    client.force_login(county_manager)
+    response = client.get(reverse("feedback:summary"), {"start": "2025-13-40"})
+    assert response.status_code == 400 and "YYYY-MM-DD" in response.content.decode()
+
+
 def test_inbox_shows_the_follow_up_tile_to_inspectors(client, queued_call, inspector):
     client.force_login(inspector)
     body = client.get(reverse("cases:inbox")).content.decode()
