@@ -39,7 +39,7 @@ from minqing.alerts.models import (
 )
 from minqing.cases.lifecycle import HANDLING, refusal
 from minqing.cases.models import Case, Category
-from minqing.cases.notifications import county_staff, unit_staff
+from minqing.cases.notifications import ancestor_paths, county_staff, unit_staff
 from minqing.cases.selectors import cases_visible_to
 from minqing.core.errors import DomainError, InvalidTransition, NotPermitted
 from minqing.orgs.models import OrgUnit, UnitKind
@@ -284,9 +284,7 @@ def _category_family(category: Category | None) -> Q:
 
 
 def _area_family(area: OrgUnit) -> Q:
-    parts = area.path.strip("/").split("/")
-    ancestors = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-    return Q(area__path__startswith=area.path) | Q(area__path__in=ancestors)
+    return Q(area__path__startswith=area.path) | Q(area__path__in=ancestor_paths(area.path))
 
 
 def _merge(alert: Alert, signal: AlertSignal, at: datetime) -> bool:

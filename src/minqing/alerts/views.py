@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,6 +17,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
+from minqing.accounts.decorators import staff_required
 from minqing.alerts import actions, selectors
 from minqing.alerts.forms import AlertFilterForm, DispatchForm, ReasonForm
 from minqing.alerts.models import Alert
@@ -27,17 +25,6 @@ from minqing.cases.selectors import cases_visible_to
 from minqing.core.errors import DomainError
 
 ACTION_LABELS = {"acknowledge": "确认", "dispatch": "处置", "close": "关闭", "dismiss": "排除"}
-
-
-def staff_required(view: Callable) -> Callable:
-    @wraps(view)
-    @login_required
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.is_citizen:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _visible(request: HttpRequest, pk: int) -> Alert:
