@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch
+
 from minqing.cases.lifecycle import PUBLIC_EVENT_LABELS, TRANSITIONS, allowed_actions
-from minqing.cases.models import Case, CaseState, Outcome
+from minqing.cases.models import Case, CaseEvent, CaseState, Outcome
 
 # What each state means, said to the petitioner.
 STATUS_TEXT = {
@@ -22,8 +24,18 @@ STATUS_TEXT = {
 }
 
 
+def public_events_prefetch() -> Prefetch:
+    """For lists: the public timeline of every case in one query (read by `citizen_case`)."""
+    events = CaseEvent.objects.filter(action__in=PUBLIC_EVENT_LABELS).order_by("seq")
+    return Prefetch("events", queryset=events.only("case_id", "created_at", "action"), to_attr="public_events")
+
+
 def citizen_case(case: Case) -> dict[str, Any]:
-    events = case.events.filter(action__in=PUBLIC_EVENT_LABELS).order_by("seq").only("case_id", "created_at", "action")
+    events = getattr(case, "public_events", None)
+    if events is None:
+        public = case.events.filter(action__in=PUBLIC_EVENT_LABELS).order_by("seq")
+        events = public.only("case_id", "created_at", "action")
+    attachments = getattr(case, "attachment_count", None)
     return {
         "reference": case.reference,
         "title": case.title,
@@ -42,7 +54,7 @@ def citizen_case(case: Case) -> dict[str, Any]:
         "outcome_label": Outcome(case.outcome).label if case.outcome and case.state == CaseState.CLOSED else "",
         "reply_text": case.reply_text if case.state == CaseState.CLOSED else "",
         "decline_reason": case.decline_reason if case.state == CaseState.DECLINED else "",
-        "attachments": case.attachments.count(),
+        "attachments": case.attachments.count() if attachments is None else attachments,
         "timeline": [{"at": e.created_at, "label": str(PUBLIC_EVENT_LABELS[e.action])} for e in events],
     }
 

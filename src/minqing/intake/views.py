@@ -300,7 +300,8 @@ def informant_report(request: HttpRequest, village) -> HttpResponse:
         status = 400
     else:
         form, status = InformantReportForm(places=places), 200
-    context = {"form": form, "village": village, "categories": selectors.category_tree(), "max_photos": 9}
+    context = {"form": form, "village": village, "categories": selectors.category_tree()}
+    context["max_photos"] = actions.MAX_PHOTOS
     context["categories_json"] = selectors.as_json(context["categories"])
     return render(request, "intake/informant_report.html", context, status=status)
 

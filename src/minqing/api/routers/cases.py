@@ -1,6 +1,6 @@
 """Citizen side: submit, list my cases, follow one, add information and files."""
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Path, Router
 from ninja.files import UploadedFile as NinjaUpload
@@ -67,7 +67,12 @@ def submit(request: HttpRequest, payload: SubmitIn, idempotency_key: str | None 
 def my_cases(request: HttpRequest) -> dict:
     user = current_user(request)
     mine = selectors.cases_visible_to(user).filter(Q(citizen=user) | Q(submitted_by=user))
-    rows = mine.select_related("category__parent", "location_unit").order_by("-submitted_at", "-id")[:100]
+    rows = (
+        mine.select_related("category__parent", "location_unit")
+        .annotate(attachment_count=Count("attachments", distinct=True))
+        .prefetch_related(presenters.public_events_prefetch())
+        .order_by("-submitted_at", "-id")[:100]
+    )
     return {"items": [presenters.citizen_case(case) for case in rows]}
 
 
