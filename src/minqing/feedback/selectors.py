@@ -159,26 +159,6 @@ def pending_reviews_for(user) -> QuerySet[ReviewRequest]:
     )
 
 
-def ratings_for_case(user, case_id: int) -> QuerySet[Rating]:
-    return Rating.objects.filter(case__in=cases_visible_to(user), case_id=case_id).order_by("round", "id")
-
-
-def reviews_for_case(user, case_id: int) -> QuerySet[ReviewRequest]:
-    return (
-        ReviewRequest.objects.filter(case__in=cases_visible_to(user), case_id=case_id)
-        .select_related("decided_by")
-        .order_by("created_at", "id")
-    )
-
-
-def calls_for_case(user, case_id: int) -> QuerySet[FollowUpCall]:
-    return (
-        FollowUpCall.objects.filter(case__in=cases_visible_to(user), case_id=case_id)
-        .select_related("caller")
-        .order_by("round", "id")
-    )
-
-
 # --- Inbox tiles (registered in FeedbackConfig.ready) -----------------------------------------
 
 
