@@ -1,14 +1,16 @@
 """Idempotency-Key for every POST.
 
-The first request with a key inserts its record, runs the action and stores the
-response, all in one transaction. A repeat with the same key and the same request
+The first request with a key runs the action and inserts its record with the
+response, in one transaction (one INSERT, after the action). A repeat with the same key and the same request
 gets the stored response back (same status, same body, header
 `Idempotent-Replayed: true`) and nothing runs again. The same key with a different
 request is refused (422).
 
 Concurrent duplicates meet on the unique (user, key) index: on PostgreSQL the
-second insert waits for the first transaction, then fails and replays the
-winner's response; SQLite's IMMEDIATE transactions serialise them outright.
+second insert waits for the first transaction, then fails, which rolls back the
+second action entirely, and the winner's response is replayed; SQLite's IMMEDIATE
+transactions serialise them outright. (A lost race can leave the loser's uploaded
+files in storage without a row; nothing in the database refers to them.)
 Only successful responses are stored: a refused request changed nothing, so it
 may simply be retried (with the same key) once the problem is fixed.
 """
@@ -29,7 +31,7 @@ from pydantic import BaseModel
 
 from minqing.api.models import IdempotencyRecord
 from minqing.core import crypto
-from minqing.core.errors import Conflict, DomainError
+from minqing.core.errors import DomainError
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[\x21-\x7e]{1,100}$"
@@ -125,41 +127,34 @@ def idempotent(
         response = render(status, produce(), out)
         try:
             with transaction.atomic():
-                IdempotencyRecord.objects.create(
-                    key=key,
-                    method=request.method or "",
-                    path=request.path[:255],
-                    request_hash=fingerprint,
-                    status_code=status,
-                    response_body=crypto.encrypt(response.content.decode()),
-                    **scope,
-                )
+                _store(request, key, scope, fingerprint, status, response)
         except IntegrityError:
             pass
         return response
-    lost_race = False
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    key=key,
-                    method=request.method or "",
-                    path=request.path[:255],
-                    request_hash=fingerprint,
-                    **scope,
-                )
-        except IntegrityError:
-            lost_race = True
-        if not lost_race:
+    try:
+        with transaction.atomic():
             response = render(status, produce(), out)
-            record.status_code = status
-            record.response_body = crypto.encrypt(response.content.decode())
-            record.save(update_fields=["status_code", "response_body"])
-            return response
-    winner = IdempotencyRecord.objects.filter(key=key, **scope).first()
-    if winner is None or not winner.status_code:
-        raise Conflict("使用同一 Idempotency-Key 的请求正在处理，请稍后重试", code="idempotency_in_progress")
+            _store(request, key, scope, fingerprint, status, response)
+        return response
+    except IntegrityError:
+        winner = IdempotencyRecord.objects.filter(key=key, **scope).first()
+        if winner is None:  # the action's own integrity error, not a lost race
+            raise
     return _replay(winner, fingerprint)
+
+
+def _store(
+    request: HttpRequest, key: str, scope: dict[str, Any], fingerprint: str, status: int, response: HttpResponse
+) -> None:
+    IdempotencyRecord.objects.create(
+        key=key,
+        method=request.method or "",
+        path=request.path[:255],
+        request_hash=fingerprint,
+        status_code=status,
+        response_body=crypto.encrypt(response.content.decode()),
+        **scope,
+    )
 
 
 def idempotency_header() -> Any:

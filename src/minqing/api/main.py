@@ -7,6 +7,7 @@ from ninja.renderers import JSONRenderer
 
 from minqing.api import errors
 from minqing.api.auth import AUTH
+from minqing.api.parser import ApiParser
 from minqing.api.routers import auth, cases, meta, staff
 from minqing.api.throttles import ScopedThrottle
 
@@ -35,6 +36,7 @@ api = NinjaAPI(
     auth=AUTH,
     throttle=[ScopedThrottle("default")],
     renderer=ReadableJSONRenderer(),
+    parser=ApiParser(),
 )
 errors.install(api)
 api.add_router("/auth", auth.router)

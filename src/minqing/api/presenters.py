@@ -59,6 +59,13 @@ def citizen_case(case: Case) -> dict[str, Any]:
     }
 
 
+def citizen_case_registered(case: Case, *, attachments: int) -> dict[str, Any]:
+    """`citizen_case` of a case `register_case` just returned, from memory: its one event is the registration."""
+    case.attachment_count = attachments
+    case.public_events = [CaseEvent(case_id=case.pk, action="register", created_at=case.submitted_at)]
+    return citizen_case(case)
+
+
 def _unit(unit) -> dict[str, str] | None:
     return {"code": unit.code, "name": unit.name} if unit is not None else None
 

@@ -15,12 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, transaction
 from django.utils import timezone
 
 from minqing.cases import notifications
-from minqing.cases.attachments import UploadedFile, check_uploads, store_attachment
+from minqing.cases.attachments import CheckedFile, UploadedFile, check_uploads, store_attachment
 from minqing.cases.deadlines import due_for, extended_due
 from minqing.cases.lifecycle import TRANSITIONS, Actor, actor_kinds
 from minqing.cases.models import (
@@ -73,7 +72,9 @@ class NewCase:
     is_anonymous: bool = False
     citizen: Any = None
     parties: Sequence[PartyInput] = field(default_factory=list)
-    attachments: Sequence[UploadedFile] = field(default_factory=list)
+    attachments: Sequence[UploadedFile | CheckedFile] = field(default_factory=list)
+    # What intake found (suggested unit, possible duplicates); recorded in the register event.
+    triage: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -176,15 +177,31 @@ def record_side_event(case: Case | int, actor, action: str, payload: dict, *, at
 # --- Registration -----------------------------------------------------------
 
 
+_COUNTER_SQL: dict[str, str] = {}
+
+
 def _next_reference(at: datetime) -> str:
+    """The next reference number of the year: one `UPDATE … RETURNING` (PostgreSQL, SQLite ≥ 3.35).
+
+    The UPDATE holds the counter row lock until commit, so two registrations never share a number."""
     prefix, year = settings.MINQING_CASE_PREFIX, local_date(at).year
-    counters = CaseCounter.objects.filter(prefix=prefix, year=year)
-    # The UPDATE holds the row lock until commit, so two registrations never share a number.
-    if not counters.update(last_number=F("last_number") + 1):
-        CaseCounter.objects.get_or_create(prefix=prefix, year=year)  # the year's first case
-        counters.update(last_number=F("last_number") + 1)
-    number = counters.values_list("last_number", flat=True).get()
-    return f"{prefix}{year}-{number:06d}"
+    alias = CaseCounter.objects.db
+    sql = _COUNTER_SQL.get(alias)
+    if sql is None:
+        quote = connections[alias].ops.quote_name
+        sql = (
+            f"UPDATE {quote(CaseCounter._meta.db_table)} SET last_number = last_number + 1"
+            " WHERE prefix = %s AND year = %s RETURNING last_number"
+        )
+        _COUNTER_SQL[alias] = sql
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [prefix, year])
+        row = cursor.fetchone()
+        if row is None:  # the year's first case
+            CaseCounter.objects.get_or_create(prefix=prefix, year=year)
+            cursor.execute(sql, [prefix, year])
+            row = cursor.fetchone()
+    return f"{prefix}{year}-{row[0]:06d}"
 
 
 def _validate_new_case(data: NewCase) -> None:
@@ -241,7 +258,8 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
         parties = [_add_party(case, party) for party in (data.parties if not data.is_anonymous else [])]
         for upload in checked:
             store_attachment(case, upload, actor)
-        append_event(case, actor, "register", "", {"channel": data.channel, "attachments": len(data.attachments)}, at)
+        payload = {"channel": data.channel, "attachments": len(checked), **data.triage}
+        append_event(case, actor, "register", "", payload, at)
         case.save(update_fields=["event_count", "last_event_hash"])
         notifications.case_registered(case, parties[0] if parties else None)
     return case

@@ -1,9 +1,11 @@
-"""Attachment intake: the type is read from the bytes, images lose their EXIF (GPS included)."""
+"""Attachment intake: the type is read from the bytes, images lose their metadata (EXIF with GPS included)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
+import struct
 from dataclasses import dataclass
 
 import filetype
@@ -75,7 +77,7 @@ def inspect_upload(upload: UploadedFile) -> tuple[str, str, bytes]:
 
 
 def check_upload(upload: UploadedFile | CheckedFile) -> CheckedFile:
-    """Inspect one upload (a file already checked passes through: images are re-encoded once)."""
+    """Inspect one upload (a file already checked passes through: each file is inspected once)."""
     if isinstance(upload, CheckedFile):
         return upload
     return CheckedFile(upload.name, *inspect_upload(upload))
@@ -87,24 +89,126 @@ def check_uploads(uploads) -> list[CheckedFile]:
 
 
 def strip_image_metadata(upload: UploadedFile) -> bytes:
-    """Re-encode the pixels only: EXIF (GPS, camera, time) does not survive."""
+    """The image without its metadata (EXIF with GPS, camera and time; XMP; IPTC; comments).
+
+    JPEG and PNG lose their metadata segments losslessly: the pixels are not decoded again, and
+    the file shrinks only by what was removed. A JPEG's EXIF orientation is kept as a new EXIF
+    segment holding that one tag, so a photo taken sideways still shows upright. WebP and GIF,
+    rarer, are decoded and re-encoded (their metadata does not survive that).
+    """
     try:
         with Image.open(io.BytesIO(upload.data)) as image:
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 raise AttachmentRefused(f"图片“{upload.name}”尺寸过大")
-            image.load()
-            upright = ImageOps.exif_transpose(image)
-            fmt = image.format or "PNG"
-            out = io.BytesIO()
-            if fmt == "JPEG":
-                upright.convert("RGB").save(out, format="JPEG", quality=88)
-            elif fmt == "GIF":
-                upright.save(out, format="GIF")
-            else:
-                upright.save(out, format=fmt)
-            return out.getvalue()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            fmt = image.format
+            orientation = image.getexif().get(ORIENTATION_TAG, 1) if fmt == "JPEG" else 1
+            image.verify()
+        if fmt == "JPEG":
+            return _strip_jpeg(upload.data, orientation)
+        if fmt == "PNG":
+            return _strip_png(upload.data)
+        return _reencode(upload.data)
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        IndexError,
+        struct.error,
+        Image.DecompressionBombError,
+    ) as exc:
         raise AttachmentRefused(f"图片“{upload.name}”已损坏或不是有效图片") from exc
+
+
+ORIENTATION_TAG = 0x0112
+# JPEG segments kept: JFIF (APP0), ICC colour profile (APP2 "ICC_PROFILE"), Adobe colour transform
+# (APP14), and every non-APP marker (tables, frame, scans). Dropped: every other APPn (EXIF and XMP in
+# APP1, MPF with its embedded thumbnails in APP2, IPTC in APP13, …), comments, and anything after EOI.
+_JPEG_APP0, _JPEG_APP1, _JPEG_APP2, _JPEG_APP14, _JPEG_APP15 = 0xE0, 0xE1, 0xE2, 0xEE, 0xEF
+_JPEG_COM, _JPEG_SOS, _JPEG_EOI = 0xFE, 0xDA, 0xD9
+_JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0–7: no length field
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # in scan data, the next marker that is not RSTn/stuffing
+
+
+def _strip_jpeg(data: bytes, orientation: int) -> bytes:
+    if data[:2] != b"\xff\xd8":
+        raise ValueError("no SOI")
+    out = [data[:2]]
+    if orientation != 1:
+        exif = Image.Exif()
+        exif[ORIENTATION_TAG] = orientation
+        body = b"Exif\x00\x00" + exif.tobytes()
+        out.append(b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body)
+    pos = 2
+    while True:
+        while data[pos] == 0xFF and data[pos + 1] == 0xFF:  # fill bytes before a marker
+            pos += 1
+        if data[pos] != 0xFF:
+            raise ValueError("marker expected")
+        marker = data[pos + 1]
+        if marker == _JPEG_EOI:
+            out.append(data[pos : pos + 2])
+            return b"".join(out)
+        if marker in _JPEG_STANDALONE:
+            out.append(data[pos : pos + 2])
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        end = pos + 2 + length
+        if length < 2 or end > len(data):
+            raise ValueError("truncated segment")
+        if marker == _JPEG_SOS:  # header, then entropy-coded data up to the next real marker
+            found = _SCAN_END.search(data, end)
+            if found is None:
+                raise ValueError("scan without end")
+            end = found.start()
+            out.append(data[pos:end])
+        elif not _drop_jpeg_segment(marker, data[pos + 4 : pos + 16]):
+            out.append(data[pos:end])
+        pos = end
+
+
+def _drop_jpeg_segment(marker: int, head: bytes) -> bool:
+    if marker == _JPEG_COM:
+        return True
+    if not _JPEG_APP0 <= marker <= _JPEG_APP15:
+        return False
+    if marker == _JPEG_APP2:
+        return not head.startswith(b"ICC_PROFILE\x00")
+    return marker not in (_JPEG_APP0, _JPEG_APP14)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_DROPPED = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"}
+
+
+def _strip_png(data: bytes) -> bytes:
+    """Drop the text, EXIF and time chunks (and anything after IEND); the rest is copied as it is."""
+    if not data.startswith(_PNG_SIGNATURE):
+        raise ValueError("no PNG signature")
+    out = [_PNG_SIGNATURE]
+    pos = len(_PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        if end > len(data):
+            raise ValueError("truncated chunk")
+        if kind not in _PNG_DROPPED:
+            out.append(data[pos:end])
+        if kind == b"IEND":
+            return b"".join(out)
+        pos = end
+    raise ValueError("no IEND")
+
+
+def _reencode(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+        out = io.BytesIO()
+        upright.save(out, format=image.format or "PNG")
+        return out.getvalue()
 
 
 def store_attachment(case, checked: CheckedFile, actor):

@@ -269,3 +269,40 @@ def _by_petitioner(probe: Probe, base: QuerySet[Case], found: dict[int, Hit]) ->
         reasons[case_id] = "同一信访人（身份证号）" if id_number in probe.id_hashes else "同一信访人（电话）"
     for pk in base.filter(pk__in=list(reasons)).values_list("pk", flat=True):
         _add(found, pk, reasons[pk], SCORE_PETITIONER)
+
+
+DUPLICATE_DAYS = 30
+
+
+def likely_duplicates(
+    *,
+    category_id: int,
+    location_unit_id: int,
+    citizen_id: int | None = None,
+    phone_hash: str = "",
+    days: int = DUPLICATE_DAYS,
+    now: datetime | None = None,
+    limit: int = 3,
+) -> list[str]:
+    """References of open cases from the same petitioner, about the same category and place, in the last
+    `days` days: the one indexed lookup intake runs on every submission (the full search is `find_related`).
+
+    The petitioner is the citizen account when there is one (cases.citizen), else the phone lookup hash.
+    Only the submitter's own cases are found, so nothing is disclosed; the result goes into the case's
+    register event for the dispatcher.
+    """
+    if citizen_id is not None:
+        who = Q(citizen_id=citizen_id)
+    elif phone_hash:
+        who = Q(parties__phone_hash=phone_hash)
+    else:
+        return []
+    since = (now or timezone.now()) - timedelta(days=days)
+    rows = Case.objects.filter(
+        who,
+        category_id=category_id,
+        location_unit_id=location_unit_id,
+        state__in=OPEN_STATES,
+        submitted_at__gte=since,
+    )
+    return list(rows.order_by("-submitted_at", "-id").values_list("reference", flat=True)[:limit])

@@ -367,3 +367,26 @@ def _dedupe(items: list[SuggestedItem]) -> list[SuggestedItem]:
         else:
             kept[item.id] = SuggestedItem(**item.as_dict())
     return list(kept.values())
+
+
+def route(
+    category: Category, title: str, content: str = "", *, township: OrgUnit | None = None
+) -> SuggestedItem | None:
+    """The unit the routing rules give a case whose category is already known, without the models.
+
+    Same precedence as `suggest`: keyword rules, then category × township rules, then the built-in
+    department map, then the township (属地). Rules and departments come from the per-process cache,
+    so intake can run it on every submission to pre-fill the dispatcher's choice.
+    """
+    text = case_text(title, content)
+    rules = _matching_rules(text, township)
+    keyword_rules = [rule for rule in rules if rule.keyword]
+    chosen = SuggestedItem(
+        label=_category_label(category),
+        confidence=1.0,
+        source=SOURCE_RULE,
+        id=category.pk,
+        parent_id=category.parent_id,
+    )
+    units = _units(text, rules, keyword_rules, chosen, None, township)
+    return units[0] if units else None

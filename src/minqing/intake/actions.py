@@ -1,19 +1,24 @@
-"""Intake verbs: a citizen's report from the form fallback, an informant's report for a villager,
-and the per-address limit on query-code lookups. Cases are created only by `cases.actions.register_case`."""
+"""Intake verbs: a citizen's report (API, or the form fallback), an informant's report for a villager,
+and the per-address limit on query-code lookups. Cases are created only by `cases.actions.register_case`;
+intake adds routing and the duplicate check (`triage`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.cache import cache
 
 from minqing.accounts.actions import RateLimited
 from minqing.cases import actions as case_actions
-from minqing.cases.attachments import UploadedFile
+from minqing.cases.attachments import CheckedFile, UploadedFile
 from minqing.cases.models import Case, Category, Channel
+from minqing.core import crypto
 from minqing.core.errors import DomainError
-from minqing.orgs.models import OrgUnit
+from minqing.dispatch.related import likely_duplicates
+from minqing.dispatch.suggest import route
+from minqing.orgs.models import OrgUnit, UnitKind
 
 QUERY_ATTEMPTS = 10
 QUERY_WINDOW_SECONDS = 600
@@ -41,20 +46,51 @@ class Report:
     longitude: float | None = None
     anonymous: bool = False
     name: str = ""
-    photos: Sequence[UploadedFile] = field(default_factory=list)
+    photos: Sequence[UploadedFile | CheckedFile] = field(default_factory=list)
 
 
-def _check_photos(photos: Sequence[UploadedFile]) -> None:
+def _check_photos(photos: Sequence[UploadedFile | CheckedFile]) -> None:
     if len(photos) > MAX_PHOTOS:
         raise DomainError(f"最多上传 {MAX_PHOTOS} 张照片", code="attachment_refused")
 
 
+def triage(data: case_actions.NewCase) -> dict[str, Any]:
+    """Routing and the duplicate check, run on every submission and kept in the register event.
+
+    Both are cheap: the routing rules come from dispatch's per-process cache, the duplicate check is
+    one indexed query (same petitioner, category and place within 30 days).
+    """
+    if data.category is None:
+        return {}
+    place = data.location_unit
+    township = place.parent if place.kind == UnitKind.VILLAGE else place if place.kind == UnitKind.TOWNSHIP else None
+    notes: dict[str, Any] = {}
+    unit = route(data.category, data.title, data.content, township=township)
+    if unit is not None:
+        notes["route"] = {"unit": unit.code, "name": unit.label, "reason": unit.reasons[0] if unit.reasons else ""}
+    phone = next((party.phone for party in data.parties if party.phone), "")
+    duplicates = likely_duplicates(
+        category_id=data.category.pk,
+        location_unit_id=place.pk,
+        citizen_id=data.citizen.pk if data.citizen is not None else None,
+        phone_hash=crypto.lookup_hash(phone) if phone else "",
+    )
+    if duplicates:
+        notes["duplicates"] = duplicates
+    return notes
+
+
+def _register(data: case_actions.NewCase, actor) -> Case:
+    data.triage = triage(data)
+    return case_actions.register_case(data, actor)
+
+
 def submit_report(citizen, report: Report, *, channel: str = Channel.WEB) -> Case:
-    """A citizen's own report (the mobile form without JavaScript; the JS path uses the API)."""
+    """A citizen's own report: the API (`POST /api/v1/cases`) and the mobile form without JavaScript."""
     if not getattr(citizen, "is_citizen", False):
         raise DomainError("请用手机号登录后提交", code="forbidden")
     _check_photos(report.photos)
-    return case_actions.register_case(
+    return _register(
         case_actions.NewCase(
             channel=channel,
             title=derived_title(report.title, report.content),
@@ -82,7 +118,7 @@ def submit_for_villager(informant, report: Report, *, villager_phone: str, place
     if not report.name.strip() or not villager_phone.strip():
         raise DomainError("请填写群众姓名和手机号", code="invalid_case")
     _check_photos(report.photos)
-    return case_actions.register_case(
+    return _register(
         case_actions.NewCase(
             channel=Channel.INFORMANT,
             title=derived_title(report.title, report.content),

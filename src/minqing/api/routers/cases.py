@@ -8,13 +8,15 @@ from ninja.files import UploadedFile as NinjaUpload
 from minqing.api import inputs, presenters
 from minqing.api.auth import AUTH, current_user, require_citizen
 from minqing.api.idempotency import idempotency_header, idempotent
+from minqing.api.parser import SUBMIT_URL_NAME
 from minqing.api.routers import ERRORS
 from minqing.api.schemas import CitizenCaseListOut, CitizenCaseOut, InformationIn, SubmitIn, text
 from minqing.api.throttles import ScopedThrottle
 from minqing.cases import actions, selectors
-from minqing.cases.attachments import AttachmentRefused, UploadedFile, max_attachment_bytes
+from minqing.cases.attachments import AttachmentRefused, UploadedFile, check_uploads, max_attachment_bytes
 from minqing.cases.models import Case, Channel
 from minqing.core.errors import DomainError
+from minqing.intake import actions as intake
 
 router = Router(tags=["cases (citizen)"], auth=AUTH)
 
@@ -28,37 +30,63 @@ def _my_case(user, reference: str) -> Case:
     return selectors.cases_visible_to(user).select_related("category__parent", "location_unit").get(reference=reference)
 
 
+SUBMIT_MULTIPART = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "title": "SubmitForm",
+                    "description": "与 JSON 相同的字段（作表单字段），另可附 files：最多 9 个文件",
+                    "type": "object",
+                    "required": ["category_id", "title", "content"],
+                    "properties": {
+                        **{name: {"type": "string", "description": "同 JSON 字段"} for name in SubmitIn.model_fields},
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                }
+            }
+        }
+    }
+}
+
+
 @router.post(
     "/cases",
     response={201: CitizenCaseOut, **ERRORS},
     throttle=[ScopedThrottle("submit")],
+    url_name=SUBMIT_URL_NAME,
     summary="群众提交诉求",
     description=(
         "仅群众账号。工作人员登记来访、来信、来电请用 POST /staff/cases。"
-        "附件在提交后用 /cases/{reference}/attachments 上传。"
+        "请求体为 JSON；或 multipart/form-data：同样的字段作表单字段，另加 files（最多 9 个文件），"
+        "一次请求提交诉求和照片（任一文件不合格则整单拒绝，422）。"
+        "提交后也可用 /cases/{reference}/attachments 补传材料。"
     ),
+    openapi_extra=SUBMIT_MULTIPART,
 )
 def submit(request: HttpRequest, payload: SubmitIn, idempotency_key: str | None = idempotency_header()) -> HttpResponse:
     citizen = require_citizen(request)
+    uploads = request.FILES.getlist("files") if request.content_type == "multipart/form-data" else []
 
     def produce() -> dict:
         if not payload.anonymous and not payload.name.strip():
             raise DomainError("请填写姓名，或选择匿名", code="invalid_case")
-        data = actions.NewCase(
-            channel=Channel.APP,
-            title=payload.title,
-            content=payload.content,
-            location_unit=inputs.location(payload.township, payload.village),
+        if len(uploads) > MAX_FILES:
+            raise DomainError(f"一次最多上传 {MAX_FILES} 个文件", code="attachment_refused")
+        report = intake.Report(
             category=inputs.level2_category(payload.category_id),
+            location_unit=inputs.location(payload.township, payload.village),
+            content=payload.content,
+            title=payload.title,
             address=payload.address,
             latitude=payload.latitude,
             longitude=payload.longitude,
-            is_anonymous=payload.anonymous,
-            citizen=citizen,
-            parties=[actions.PartyInput(name=payload.name, phone=citizen.phone)],
+            anonymous=payload.anonymous,
+            name=payload.name,
+            photos=check_uploads([_read(f) for f in uploads]),
         )
-        case = actions.register_case(data, citizen)
-        return presenters.citizen_case(case)
+        case = intake.submit_report(citizen, report, channel=Channel.APP)
+        return presenters.citizen_case_registered(case, attachments=len(report.photos))
 
     return idempotent(request, idempotency_key, 201, CitizenCaseOut, produce)
 
@@ -129,8 +157,8 @@ def upload_attachments(
             raise DomainError("请选择要上传的文件", code="attachment_refused")
         if len(files) > MAX_FILES:
             raise DomainError(f"一次最多上传 {MAX_FILES} 个文件", code="attachment_refused")
-        # add_information checks every file before storing any: a bad one leaves nothing behind.
-        actions.add_information(case, user, text=text_, attachments=[_read(f) for f in files])
+        # Every file is checked (once) before any is stored: a bad one leaves nothing behind.
+        actions.add_information(case, user, text=text_, attachments=check_uploads([_read(f) for f in files]))
         return presenters.citizen_case(_my_case(user, reference))
 
     return idempotent(request, idempotency_key, 200, CitizenCaseOut, produce)

@@ -18,6 +18,14 @@ CODE_RE = re.compile(r"验证码是(\d{6})")
 def _clean_cache(settings):
     from django.core.cache import cache
 
+    from minqing.api.inputs import forget_reference_data
+    from minqing.api.tokens import forget_tokens
+    from minqing.dispatch.suggest import clear_model_cache
+
+    # Per-process caches must not carry rows over from another test's (rolled back) database.
+    forget_tokens()
+    forget_reference_data()
+    clear_model_cache()
     cache.clear()
     settings.API_RATE_LIMITS = {"default": "10000/m", "auth": "1000/m", "submit": "1000/h"}
     yield
