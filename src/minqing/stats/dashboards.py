@@ -101,7 +101,7 @@ def live_tiles(scope: OrgUnit, live: dict[str, int]) -> list[Tile]:
             unit=scope.code,
             rating="unsatisfied",
             date_kind="rated",
-            date_from=(selectors.today() - selectors.UNSATISFIED_WINDOW).isoformat(),
+            date_from=selectors.unsatisfied_since().isoformat(),
         ),
     }
     return [

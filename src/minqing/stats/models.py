@@ -33,21 +33,8 @@ COUNTERS = (
 )
 
 
-class DailyRollup(models.Model):
-    """Counters for one (day × unit × township × category × channel).
-
-    `unit` is the case's current lead unit, or its location township while it has none;
-    `township` is the township where the matter arose (None for county-level locations).
-    `day` is the Asia/Shanghai date of the event that moved the counter.
-    """
-
-    key = models.CharField(max_length=80, unique=True, editable=False)
-    day = models.DateField(db_index=True)
-    unit = models.ForeignKey("orgs.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+")
-    unit_path = models.CharField(max_length=255, blank=True)
-    township = models.ForeignKey("orgs.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+")
-    category = models.ForeignKey("cases.Category", null=True, on_delete=models.PROTECT, related_name="+")
-    channel = models.CharField(max_length=16, blank=True)
+class RollupCounters(models.Model):
+    """The counter columns every rollup table shares (COUNTERS, in that order)."""
 
     received = models.IntegerField(default=0)
     accepted = models.IntegerField(default=0)
@@ -67,6 +54,26 @@ class DailyRollup(models.Model):
     repeat = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupCounters):
+    """Counters for one (day × unit × township × category × channel).
+
+    `unit` is the case's current lead unit, or its location township while it has none;
+    `township` is the township where the matter arose (None for county-level locations).
+    `day` is the Asia/Shanghai date of the event that moved the counter.
+    """
+
+    key = models.CharField(max_length=80, unique=True, editable=False)
+    day = models.DateField(db_index=True)
+    unit = models.ForeignKey("orgs.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+")
+    unit_path = models.CharField(max_length=255, blank=True)
+    township = models.ForeignKey("orgs.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey("cases.Category", null=True, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=16, blank=True)
+
+    class Meta:
         verbose_name = _("日汇总")
         verbose_name_plural = _("日汇总")
         indexes = [
@@ -80,6 +87,62 @@ class DailyRollup(models.Model):
     @staticmethod
     def make_key(day, unit_id, township_id, category_id, channel) -> str:
         return f"{day.isoformat()}|{unit_id or 0}|{township_id or 0}|{category_id or 0}|{channel}"
+
+
+class MonthlyRollup(RollupCounters):
+    """`DailyRollup` summed over a calendar month and over channels: what a month's dashboard reads.
+
+    Its size depends on the units and categories, not on the case count, so a month's figures
+    cost the same at 100,000 cases as at 10,000,000. Written with the daily rows, in the same batch.
+    """
+
+    key = models.CharField(max_length=60, unique=True, editable=False)
+    month = models.DateField()  # the first day of the month
+    unit = models.ForeignKey("orgs.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+")
+    unit_path = models.CharField(max_length=255, blank=True)
+    township = models.ForeignKey("orgs.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey("cases.Category", null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("月汇总")
+        verbose_name_plural = _("月汇总")
+        indexes = [
+            models.Index(
+                fields=["unit_path", "month"], name="rollup_month_unit", opclasses=["varchar_pattern_ops", ""]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @staticmethod
+    def make_key(month, unit_id, township_id, category_id) -> str:
+        return f"{month.isoformat()}|{unit_id or 0}|{township_id or 0}|{category_id or 0}"
+
+
+class UnitDayRollup(RollupCounters):
+    """`DailyRollup` summed per (day × unit): the dashboards' 30-day trend and today's tiles."""
+
+    key = models.CharField(max_length=40, unique=True, editable=False)
+    day = models.DateField()
+    unit = models.ForeignKey("orgs.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+")
+    unit_path = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("单位日汇总")
+        verbose_name_plural = _("单位日汇总")
+        indexes = [
+            models.Index(
+                fields=["unit_path", "day"], name="rollup_unitday_unit", opclasses=["varchar_pattern_ops", ""]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @staticmethod
+    def make_key(day, unit_id) -> str:
+        return f"{day.isoformat()}|{unit_id or 0}"
 
 
 class CaseRollupState(models.Model):

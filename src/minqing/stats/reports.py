@@ -26,7 +26,7 @@ from minqing.orgs.models import OrgUnit, UnitKind
 from minqing.orgs.selectors import default_county
 from minqing.stats import metrics, selectors
 from minqing.stats.metrics import Counters
-from minqing.stats.models import DailyRollup, Report
+from minqing.stats.models import Report
 from minqing.stats.selectors import Period
 
 KIND_LABELS = {"week": "周报", "month": "月报", "quarter": "季报"}
@@ -80,9 +80,9 @@ def period_label(kind: str, period: Period) -> str:
 # --- Figures ---------------------------------------------------------------------------------------
 
 
-def _rows(scope: OrgUnit):
+def _rows(scope: OrgUnit) -> selectors.Rollups:
     """Rollup rows of a scope, for the system job (reports are read through visible_unit)."""
-    return DailyRollup.objects.filter(unit_path__startswith=scope.path)
+    return selectors.scope_rollups(scope)
 
 
 def live_counts_in(scope: OrgUnit) -> dict[str, int]:

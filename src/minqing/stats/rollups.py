@@ -1,4 +1,4 @@
-"""Keep `DailyRollup` (and the search index) current from `CaseEvent`s.
+"""Keep `DailyRollup`, its month and unit-day sums, and the search index current from `CaseEvent`s.
 
 `update()` reads the events after the cursor in id order, a batch at a time, and turns
 each into counter contributions filed under the case's dimensions. A per-case ledger
@@ -35,7 +35,16 @@ from minqing.core.deadlines import LOCAL_TZ
 from minqing.orgs.models import OrgUnit, UnitKind
 from minqing.stats import search
 from minqing.stats.metrics import RESOLVED_OUTCOMES, SIGN_FOR_WINDOW, score_of
-from minqing.stats.models import COUNTERS, CaseRollupState, CaseSearchDoc, DailyRollup, RollupCursor
+from minqing.stats.models import (
+    COUNTERS,
+    CaseRollupState,
+    CaseSearchDoc,
+    DailyRollup,
+    MonthlyRollup,
+    RollupCounters,
+    RollupCursor,
+    UnitDayRollup,
+)
 
 logger = logging.getLogger("minqing.stats")
 
@@ -241,31 +250,51 @@ class Batch:
             write_search_docs(sorted(search_ids))
 
     def _write_rollups(self) -> None:
-        deltas = {
-            DailyRollup.make_key(*key): (key, counts) for key, counts in self.deltas.items() if any(counts.values())
-        }
-        keys = list(deltas)
-        existing: dict[str, DailyRollup] = {}
-        for start in range(0, len(keys), 500):
-            existing.update((r.key, r) for r in DailyRollup.objects.filter(key__in=keys[start : start + 500]))
-        created = []
-        for key, ((day, unit, township, category, channel), counts) in deltas.items():
-            row = existing.get(key)
-            if row is None:
-                row = DailyRollup(
-                    key=key,
-                    day=day,
-                    unit_id=unit,
-                    unit_path=self.units.path(unit),
-                    township_id=township,
-                    category_id=category,
-                    channel=channel,
-                )
-                created.append(row)
-            for counter, amount in counts.items():
-                setattr(row, counter, getattr(row, counter) + amount)
-        DailyRollup.objects.bulk_create(created, batch_size=500)
-        DailyRollup.objects.bulk_update(list(existing.values()), list(COUNTERS), batch_size=500)
+        daily: dict[str, tuple[dict, Counter]] = {}
+        monthly: dict[str, tuple[dict, Counter]] = {}
+        unit_days: dict[str, tuple[dict, Counter]] = {}
+        for (day, unit, township, category, channel), counts in self.deltas.items():
+            if not any(counts.values()):
+                continue
+            path = self.units.path(unit)
+            dims = {"unit_id": unit, "unit_path": path, "township_id": township, "category_id": category}
+            daily[DailyRollup.make_key(day, unit, township, category, channel)] = (
+                {"day": day, "channel": channel, **dims},
+                counts,
+            )
+            month = day.replace(day=1)
+            _merge(monthly, MonthlyRollup.make_key(month, unit, township, category), {"month": month, **dims}, counts)
+            _merge(
+                unit_days, UnitDayRollup.make_key(day, unit), {"day": day, "unit_id": unit, "unit_path": path}, counts
+            )
+        for model, deltas in ((DailyRollup, daily), (MonthlyRollup, monthly), (UnitDayRollup, unit_days)):
+            _upsert(model, deltas)
+
+
+def _merge(target: dict[str, tuple[dict, Counter]], key: str, dims: dict, counts: Counter) -> None:
+    if key in target:
+        target[key][1].update(counts)
+    else:
+        target[key] = (dims, Counter(counts))
+
+
+def _upsert(model: type[RollupCounters], deltas: dict[str, tuple[dict, Counter]]) -> None:
+    """Add `deltas` (key → (dimensions, counter amounts)) to the rows of `model`, creating missing rows."""
+    deltas = {key: item for key, item in deltas.items() if any(item[1].values())}
+    keys = list(deltas)
+    existing: dict[str, RollupCounters] = {}
+    for start in range(0, len(keys), 500):
+        existing.update((r.key, r) for r in model.objects.filter(key__in=keys[start : start + 500]))
+    created = []
+    for key, (dims, counts) in deltas.items():
+        row = existing.get(key)
+        if row is None:
+            row = model(key=key, **dims)
+            created.append(row)
+        for counter, amount in counts.items():
+            setattr(row, counter, getattr(row, counter) + amount)
+    model.objects.bulk_create(created, batch_size=500)
+    model.objects.bulk_update(list(existing.values()), list(COUNTERS), batch_size=500)
 
 
 def repeat_cases(case_ids: Iterable[int]) -> set[int]:
@@ -372,6 +401,8 @@ def rebuild(batch_size: int = 20000, progress=None) -> int:
     """Empty the rollups, ledgers and search index and replay every event."""
     with transaction.atomic():
         DailyRollup.objects.all().delete()
+        MonthlyRollup.objects.all().delete()
+        UnitDayRollup.objects.all().delete()
         CaseRollupState.objects.all().delete()
         CaseSearchDoc.objects.all().delete()
         RollupCursor.objects.update_or_create(pk=1, defaults={"last_event_id": 0, "gaps": {}})

@@ -22,14 +22,15 @@ from minqing.core import crypto
 from minqing.core.deadlines import LOCAL_TZ
 from minqing.orgs.models import OrgUnit, UnitKind
 from minqing.stats.metrics import Counters
-from minqing.stats.models import COUNTERS, DailyRollup
+from minqing.stats.models import COUNTERS, DailyRollup, MonthlyRollup, UnitDayRollup
 
-UNSATISFIED_WINDOW = timedelta(days=30)
+UNSATISFIED_DAYS = 30  # 近30日不满意: rated unsatisfied since local midnight 30 days ago
 SCORE_FILTERS = {
     "satisfied": Q(payload__score="satisfied") | Q(payload__score=5),
     "basically_satisfied": Q(payload__score="basically_satisfied") | Q(payload__score=4),
     "unsatisfied": Q(payload__score="unsatisfied") | Q(payload__score__in=[1, 2, 3]),
 }
+SCORE_FILTERS["satisfied_or_basically"] = SCORE_FILTERS["satisfied"] | SCORE_FILTERS["basically_satisfied"]
 
 
 # --- Scope ----------------------------------------------------------------------------------
@@ -62,17 +63,50 @@ def can_unmask(user) -> bool:
     return remit_for(user).has_role(Role.COUNTY_MANAGER, Role.DISPATCHER)
 
 
-def rollups_for(user, scope: OrgUnit) -> QuerySet[DailyRollup]:
+@dataclass(frozen=True)
+class Rollups:
+    """Rollup rows of the units at or below a scope, within a remit (a filter on `unit_path`).
+
+    Each read picks the smallest table that answers it: whole months from `MonthlyRollup`,
+    per-day or per-unit figures from `UnitDayRollup`, anything by channel from `DailyRollup`.
+    """
+
+    where: Q
+
+    def daily(self) -> QuerySet[DailyRollup]:
+        return DailyRollup.objects.filter(self.where)
+
+    def monthly(self) -> QuerySet[MonthlyRollup]:
+        return MonthlyRollup.objects.filter(self.where)
+
+    def unit_days(self) -> QuerySet[UnitDayRollup]:
+        return UnitDayRollup.objects.filter(self.where)
+
+
+def rollups_for(user, scope: OrgUnit) -> Rollups:
     """Rollup rows of units at or below `scope`, within the user's remit."""
     remit = remit_for(user)
     allowed = Q(pk__in=[])
     for path in remit.read_paths:
+        if scope.path.startswith(path):
+            return Rollups(Q(unit_path__startswith=scope.path))  # the remit covers the whole scope
         allowed |= Q(unit_path__startswith=path)
-    return DailyRollup.objects.filter(allowed, unit_path__startswith=scope.path)
+    return Rollups(allowed & Q(unit_path__startswith=scope.path))
+
+
+def scope_rollups(scope: OrgUnit) -> Rollups:
+    """Rollup rows of a scope for system jobs (reports); users' reads go through `rollups_for`."""
+    return Rollups(Q(unit_path__startswith=scope.path))
 
 
 def attributed_to(unit: OrgUnit) -> Q:
-    """Cases the rollups file under `unit` or below: led there, or unassigned and located there."""
+    """Cases the rollups file under `unit` or below: led there, or unassigned and located there.
+
+    An unassigned case is filed under its location's township, so a village holds only the
+    cases it leads (as `DailyRollup.unit` says).
+    """
+    if unit.kind == UnitKind.VILLAGE:
+        return Q(lead_path__startswith=unit.path)
     return Q(lead_path__startswith=unit.path) | Q(lead_path="", location_path__startswith=unit.path)
 
 
@@ -97,6 +131,10 @@ class Period:
             start = date(year, (start_month - 1) % 12 + 1, 1)
             return Period(start, self.start - timedelta(days=1))
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    @property
+    def whole_months(self) -> bool:
+        return self.start.day == 1 and (self.end + timedelta(days=1)).day == 1
 
     def label(self) -> str:
         if self.start.day == 1 and (self.end + timedelta(days=1)).day == 1 and self.start.month == self.end.month:
@@ -124,41 +162,71 @@ def _sums() -> dict:
     return {name: Sum(name) for name in COUNTERS}
 
 
-def counters(rows: QuerySet[DailyRollup], period: Period) -> Counters:
-    return Counters.from_mapping(rows.filter(day__range=(period.start, period.end)).aggregate(**_sums()))
+MONTHLY_FIELDS = frozenset({"unit_id", "township_id", "category_id"})
 
 
-def counters_by(rows: QuerySet[DailyRollup], period: Period, field: str) -> dict:
+def _rows_for(rows: Rollups, period: Period, field: str | None = None) -> QuerySet:
+    """The smallest rollup table that answers `period` (grouped by `field`), filtered to it."""
+    if period.whole_months and (field is None or field in MONTHLY_FIELDS):
+        return rows.monthly().filter(month__range=(period.start, period.end))
+    if field in (None, "day", "unit_id"):
+        return rows.unit_days().filter(day__range=(period.start, period.end))
+    return rows.daily().filter(day__range=(period.start, period.end))
+
+
+def counters(rows: Rollups, period: Period) -> Counters:
+    return Counters.from_mapping(_rows_for(rows, period).aggregate(**_sums()))
+
+
+def counters_by(rows: Rollups, period: Period, field: str) -> dict:
     """Counters per value of `field` ("unit_id", "township_id", "category_id", "channel", "day")."""
-    grouped = rows.filter(day__range=(period.start, period.end)).values(field).annotate(**_sums()).order_by()
+    grouped = _rows_for(rows, period, field).values(field).annotate(**_sums()).order_by()
     return {row[field]: Counters.from_mapping(row) for row in grouped}
 
 
-def counters_by_level1(rows: QuerySet[DailyRollup], period: Period) -> dict[str, Counters]:
-    parents = dict(Category.objects.values_list("pk", "parent__name"))
-    names = dict(Category.objects.values_list("pk", "name"))
+def level1_names() -> dict[int, str]:
+    """Category id → the name of its level-1 category (itself for a level-1 one)."""
+    return {pk: parent or name for pk, name, parent in Category.objects.values_list("pk", "name", "parent__name")}
+
+
+def counters_by_level1(
+    rows: Rollups, period: Period, by_category: dict | None = None, names: dict[int, str] | None = None
+) -> dict[str, Counters]:
+    names = level1_names() if names is None else names
+    by_category = counters_by(rows, period, "category_id") if by_category is None else by_category
     result: dict[str, Counters] = {}
-    for category_id, figures in counters_by(rows, period, "category_id").items():
-        name = parents.get(category_id) or names.get(category_id) or "未分类"
+    for category_id, figures in by_category.items():
+        name = names.get(category_id) or "未分类"
         result[name] = result.get(name, Counters()) + figures
     return result
 
 
-def counters_by_handling_unit(rows: QuerySet[DailyRollup], period: Period, units: Iterable[OrgUnit]) -> dict:
+def counters_by_handling_unit(
+    rows: Rollups,
+    period: Period,
+    units: Iterable[OrgUnit],
+    per_unit: dict | None = None,
+    paths: dict[int, str] | None = None,
+) -> dict:
     """Counters per unit in `units`, each including the units below it (a township's villages)."""
-    per_unit = counters_by(rows, period, "unit_id")
-    paths = dict(OrgUnit.objects.filter(pk__in=[pk for pk in per_unit if pk]).values_list("pk", "path"))
-    result = {}
-    for unit in units:
-        result[unit] = Counters()
-        for pk, figures in per_unit.items():
-            if paths.get(pk, "").startswith(unit.path):
+    per_unit = counters_by(rows, period, "unit_id") if per_unit is None else per_unit
+    if paths is None:
+        paths = dict(OrgUnit.objects.filter(pk__in=[pk for pk in per_unit if pk]).values_list("pk", "path"))
+    units = list(units)
+    by_path = {unit.path: unit for unit in units}
+    result = {unit: Counters() for unit in units}
+    for pk, figures in per_unit.items():
+        path = paths.get(pk, "")
+        # Every ancestor path of `path` that is one of `units` gets the figures.
+        cut = 0
+        while (cut := path.find("/", cut + 1)) != -1:
+            if (unit := by_path.get(path[: cut + 1])) is not None:
                 result[unit] = result[unit] + figures
     return result
 
 
-def daily_series(rows: QuerySet[DailyRollup], period: Period) -> list[tuple[date, Counters]]:
-    by_day = counters_by(rows, period, "day")
+def daily_series(rows: Rollups, period: Period, by_day: dict | None = None) -> list[tuple[date, Counters]]:
+    by_day = counters_by(rows, period, "day") if by_day is None else by_day
     return [
         (period.start + timedelta(days=i), by_day.get(period.start + timedelta(days=i), Counters()))
         for i in range(period.days)
@@ -210,8 +278,14 @@ def live_counts(user, scope: OrgUnit, now: datetime | None = None) -> dict[str, 
     return figures
 
 
+def unsatisfied_since(now: datetime | None = None) -> date:
+    """First day of the 近30日不满意 window (whole local days, so the query page's date filter matches)."""
+    day = (now or timezone.now()).astimezone(LOCAL_TZ).date()
+    return day - timedelta(days=UNSATISFIED_DAYS)
+
+
 def unsatisfied_cases(user, scope: OrgUnit, now: datetime | None = None) -> QuerySet[Case]:
-    since = (now or timezone.now()) - UNSATISFIED_WINDOW
+    since = local_start(unsatisfied_since(now))
     rated = CaseEvent.objects.filter(SCORE_FILTERS["unsatisfied"], action="rate", created_at__gte=since)
     return scoped_cases(user, scope).filter(pk__in=rated.values("case_id"))
 

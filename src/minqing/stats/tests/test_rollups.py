@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minqing.stats import metrics, rollups
-from minqing.stats.models import CaseRollupState, DailyRollup, RollupCursor
+from minqing.stats.models import COUNTERS, CaseRollupState, DailyRollup, MonthlyRollup, RollupCursor, UnitDayRollup
 from minqing.stats.tests.factories import OUTCOMES, SCORES, STOPS, CasePlan, drive, raw_counters, rollup_counters
 from minqing.testing.personas import HANCHENG, LIUQUAN
 
@@ -46,6 +46,28 @@ def assert_rollups_equal_raw() -> None:
     rolled_total = metrics.total(rolled.values())
     rolled_total.reopened = sum(rolled_reopens.values())
     assert metrics.all_figures(rolled_total) == metrics.all_figures(raw_total)
+    assert_derived_tables_equal_daily()
+
+
+def _summed(rows, dims) -> dict[tuple, tuple]:
+    table: dict[tuple, list[int]] = {}
+    for row in rows:
+        totals = table.setdefault(dims(row), [0] * len(COUNTERS))
+        for i, name in enumerate(COUNTERS):
+            totals[i] += getattr(row, name)
+    return {key: tuple(v) for key, v in table.items() if any(v)}
+
+
+def assert_derived_tables_equal_daily() -> None:
+    """The month and unit-day tables the dashboards read are exact sums of the daily rows."""
+    daily = list(DailyRollup.objects.all())
+    by_month = _summed(daily, lambda r: (r.day.replace(day=1), r.unit_id, r.unit_path, r.township_id, r.category_id))
+    assert (
+        _summed(MonthlyRollup.objects.all(), lambda r: (r.month, r.unit_id, r.unit_path, r.township_id, r.category_id))
+        == by_month
+    )
+    by_unit_day = _summed(daily, lambda r: (r.day, r.unit_id, r.unit_path))
+    assert _summed(UnitDayRollup.objects.all(), lambda r: (r.day, r.unit_id, r.unit_path)) == by_unit_day
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
