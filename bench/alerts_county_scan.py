@@ -11,7 +11,8 @@ Not timed: generating the counts. Timed, end to end:
    township × level-1 and the other cubes the scan asks for (`CaseRecords.cube`, one bincount each);
 2. `scan_arrays` with the production configuration: 10 rules, EARS C2 (daily) and Noufaily (weekly)
    on every township × level-1 series with the Benjamini–Hochberg budget, and the space-time
-   permutation scan of the last 56 days over the 400 villages for each level-1 category, 999
+   permutation scan of the last 365 days (`ScanConfig.spacetime_days`) over the 400 villages for each
+   level-1 category, 999
    replicates with sequential early stopping (h=10, the default) — and once with all replicates drawn;
 3. a heavier variant: the detectors on all 16,000 village × level-2 series instead.
 
@@ -45,6 +46,10 @@ from minqing.alerts.cube import AreaIndex, CategoryIndex, records_from_rows
 from minqing.alerts.rules import RuleSpec
 from minqing.alerts.scan import CubeSource, ScanConfig, scan_arrays
 from minqing.core.deadlines import LOCAL_TZ
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def peak_mb() -> float:
@@ -175,7 +180,7 @@ def main() -> None:
         print(f"  scan_arrays                   {total - cube_s:7.2f} s   ({parts})")
         print(f"  TOTAL                         {total:7.2f} s   {'PASS' if total <= 10 else 'FAIL'} (target ≤ 10 s)")
         print(f"  signals: {kinds}; alarms before budget {result.alarms_before_budget}; insufficient: {insufficient}")
-        print(f"  peak memory so far (ru_maxrss): {peak_mb():.0f} MB")
+        print(f"  peak memory so far (ru_maxrss): {peak_mb():.0f} MB; load average {_load()}")
 
 
 def db_scan(args) -> None:
@@ -228,7 +233,7 @@ def db_scan(args) -> None:
     for label in ("first run", "second run (idempotent)"):
         summary = run_scan(today, county=county, config=ScanConfig())
         print(f"run_scan {label}: {summary.seconds:.2f} s  ({summary.line()})")
-    print(f"peak memory (ru_maxrss): {peak_mb():.0f} MB")
+    print(f"peak memory (ru_maxrss): {peak_mb():.0f} MB; load average {_load()}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Two layers:
 - `scan_arrays` is the whole statistical part on arrays only (no database): configured rules,
   EARS C2 on the daily series and Noufaily on the weekly series of every township × category, the
   false-alarm budget (Benjamini–Hochberg by default) across those p-values, and the space-time
-  permutation scan over the villages for every category. `bench/alerts_county_scan.py` times it.
+  permutation scan over the villages for every category (`scan_spacetime_block`, which the validation
+  harness in `simulation.py` calls too). `bench/alerts_county_scan.py` times it.
 - `run_scan` loads the county's cases into a cube (`cube.load_records`, one query), calls
   `scan_arrays`, adds the person-level signals (`signals_person`) and raises every signal through
   `actions.raise_alert`, which is idempotent by dedupe key and merges across detectors and levels.
@@ -26,7 +27,15 @@ from datetime import date, timedelta
 import numpy as np
 from scipy.stats import poisson
 
-from minqing.alerts.detectors import INSUFFICIENT_DATA, apply_budget, ears, neighbour_order, noufaily
+from minqing.alerts.detectors import (
+    INSUFFICIENT_DATA,
+    Cluster,
+    ScanResult,
+    apply_budget,
+    ears,
+    neighbour_order,
+    noufaily,
+)
 from minqing.alerts.detectors import space_time_permutation_scan as st_scan
 from minqing.alerts.rules import SERIES_DAYS, RuleSpec, Signal, evaluate_rules
 
@@ -50,7 +59,13 @@ class ScanConfig:
     budget_q: float = 0.05
     spacetime: bool = True
     spacetime_category_level: int = 1
-    spacetime_days: int = 56
+    # Study period of the permutation scan. Its expectations C_z·C_d/C rest on each village's share of
+    # the period's cases; with ~0.01 cases per village a day a short period makes those shares noisy
+    # and the cluster's own cases inflate them (see docs/alerts.md, "Validation harness").
+    spacetime_days: int = 365
+    spacetime_max_window: int = 7  # windows of the last 1..7 days
+    spacetime_max_areas: int = 25  # circles of at most 25 villages (about one township) …
+    spacetime_max_fraction: float = 0.1  # … and at most 10 % of the villages
     replicates: int = 999
     early_stop: int | None = 10  # sequential Monte Carlo (Besag & Clifford); None draws all replicates
     min_recurrence_days: float = 100.0
@@ -256,6 +271,39 @@ def projected(coords: np.ndarray) -> np.ndarray:
     return np.column_stack([xy[:, 0] * 111.0, xy[:, 1] * 111.0 * np.cos(lat0)])
 
 
+def spacetime_neighbours(coords: np.ndarray, config: ScanConfig = ScanConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """The scan's circles: every village's nearest villages within the configured maximum size."""
+    return neighbour_order(coords, max_areas=config.spacetime_max_areas, max_fraction=config.spacetime_max_fraction)
+
+
+def scan_spacetime_block(
+    counts: np.ndarray,
+    coords: np.ndarray,
+    neighbours: tuple[np.ndarray, np.ndarray],
+    config: ScanConfig = ScanConfig(),
+    seed: int | np.random.Generator | None = 0,
+) -> ScanResult:
+    """One category's permutation scan of ``counts`` (villages × the study period's days, last = today)
+    with the production settings; the validation harness calls this too."""
+    return st_scan(
+        counts,
+        coords,
+        neighbours=neighbours,
+        max_window=config.spacetime_max_window,
+        replicates=config.replicates,
+        early_stop=config.early_stop,
+        seed=seed,
+        min_recurrence_days=config.min_recurrence_days,
+    )
+
+
+def signalled_clusters(res: ScanResult, config: ScanConfig = ScanConfig()) -> list[Cluster]:
+    """The clusters of a scan that become alerts: those at least as rare as ``min_recurrence_days``."""
+    if res.status != CLUSTER:
+        return []
+    return [c for c in res.clusters if c.recurrence_days >= config.min_recurrence_days]
+
+
 def _spacetime_signals(source: CubeSource, today: int, config: ScanConfig, seed: int, result: ArrayScanResult) -> None:
     counts = source.get("village", config.spacetime_category_level)
     n_cat = source.n_categories(config.spacetime_category_level)
@@ -264,24 +312,14 @@ def _spacetime_signals(source: CubeSource, today: int, config: ScanConfig, seed:
     days = min(config.spacetime_days, today + 1)
     block = counts[:, :n_cat, today + 1 - days : today + 1]
     coords = projected(source.village_coords)
-    neighbours = neighbour_order(coords)
+    neighbours = spacetime_neighbours(coords, config)
     for cat in range(n_cat):
         result.judged["spacetime"] += 1
-        res = st_scan(
-            block[:, cat, :],
-            coords,
-            neighbours=neighbours,
-            replicates=config.replicates,
-            early_stop=config.early_stop,
-            seed=seed * 1009 + cat,
-            min_recurrence_days=config.min_recurrence_days,
-        )
+        res = scan_spacetime_block(block[:, cat, :], coords, neighbours, config, seed=seed * 1009 + cat)
         if res.status == INSUFFICIENT_DATA:
             result.insufficient["spacetime"] += 1
             continue
-        for cluster in res.clusters if res.status == CLUSTER else []:
-            if cluster.recurrence_days < config.min_recurrence_days:
-                continue
+        for cluster in signalled_clusters(res, config):
             daily = block[cluster.areas, cat, :].sum(axis=0)
             result.signals.append(
                 Signal(

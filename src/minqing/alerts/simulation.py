@@ -17,12 +17,17 @@ Weekly design (Noufaily A, Enki DG, Farrington P, et al. Stat Med 2013;32:1206-2
   median delay = weeks from the outbreak start to its first alarm (detected outbreaks);
   PPV = alarms in outbreak weeks / all alarms.
 
-Daily space-time design: 100 villages scattered over a 10 km × 10 km county, 56-day study periods
-with Poisson background (5 cases a day in total, village rates gamma-distributed). A cluster of 6 cases
-falls on a village and its 2 nearest neighbours (each gets at least one case) within 1 or 2 days (the
-issue: "clusters of 6+ cases ... within 2 days"); the scan runs at the end of the cluster's first and
-second day, and counts as a detection when a signal's most likely cluster overlaps the 3 villages.
-False clusters per 100 days come from one daily scan of pure background per replicate.
+Daily space-time design (one production scan of one level-1 category in a Yiyang-sized county):
+353 villages scattered over 40 km × 40 km, Poisson background of 5 cases a day in the category (village
+rates gamma(2)-distributed; Yiyang's ~11,500 cases a year over ~15 level-1 categories average 2.1 a day
+per category, so 5 is a large category), study periods of ``ScanConfig.spacetime_days`` days as in
+production. A cluster of 6 cases falls on a village and its 2 nearest neighbours (each gets at least
+one) on one day or spread over two (the issue: "3-village clusters of 6+ cases ... within 2 days").
+The production scan (``scan.scan_spacetime_block`` with the same ``ScanConfig``) runs at the end of the
+cluster's first day and at the end of its second day; the cluster is found when one of these scans
+signals a cluster (recurrence interval >= 100 days) that shares a village with it. False clusters per
+100 days come from independent days of pure background, one scan each. Binomial 95 % intervals
+(Clopper–Pearson) are reported with both figures.
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import beta as beta_dist
 
 from .detectors import ears, farrington, nb_cusum, noufaily
-from .detectors.spacetime import ALARM_STATUS, neighbour_order, space_time_permutation_scan
+from .scan import ScanConfig, scan_spacetime_block, signalled_clusters, spacetime_neighbours
 
 N_WEEKS = 624
 EVAL_WEEKS = 49
@@ -187,68 +193,134 @@ def run_weekly_validation(replicates: int, alpha: float, seed: int) -> list[dict
     return [{"detector": name, **weekly_metrics(alarms[name], sim)} for name in WEEKLY_DETECTORS]
 
 
+# The space-time design mirrors one production scan of one level-1 category in Yiyang county (see the
+# module docstring and docs/alerts.md, "Validation harness").
+COUNTY_VILLAGES = 353
+COUNTY_EXTENT_KM = 40.0  # villages scattered over 40 km × 40 km (Yiyang: about 1,600 km²)
+CATEGORY_CASES_PER_DAY = 5.0  # 11,500 cases a year over ~15 categories is 2.1 a day: 5 is a large category
+CLUSTER_VILLAGES = 3
+CLUSTER_CASES = 6
+
+
+@dataclass(frozen=True)
+class SpacetimeDesign:
+    villages: int = COUNTY_VILLAGES
+    cases_per_day: float = CATEGORY_CASES_PER_DAY
+    extent_km: float = COUNTY_EXTENT_KM
+    cluster_villages: int = CLUSTER_VILLAGES
+    cluster_cases: int = CLUSTER_CASES
+
+    def __post_init__(self) -> None:
+        if self.villages < 2 * self.cluster_villages or self.cases_per_day <= 0:
+            raise ValueError("the design needs at least twice the cluster's villages and a positive background")
+        if self.cluster_cases < self.cluster_villages:
+            raise ValueError("a cluster needs at least one case in each of its villages")
+
+
+def binomial_ci(k: int, n: int) -> tuple[float, float]:
+    """Clopper–Pearson 95 % interval of a proportion k/n."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    lo = float(beta_dist.ppf(0.025, k, n - k + 1)) if k > 0 else 0.0
+    hi = float(beta_dist.ppf(0.975, k + 1, n - k)) if k < n else 1.0
+    return (lo, hi)
+
+
 def _inject_cluster(
-    rng: np.random.Generator, villages: np.ndarray, cases: int, n_villages: int, study_days: int
+    rng: np.random.Generator, villages: np.ndarray, cases: int, shape: tuple[int, int], first_day: int
 ) -> tuple[np.ndarray, int]:
-    """``cases`` extra cases over ``villages`` (each gets at least one) on the last 1 or 2 days."""
-    out = np.zeros((n_villages, study_days), dtype=np.int64)
+    """``cases`` extra cases over ``villages`` (each gets at least one) on ``first_day`` or spread over it
+    and the next day (duration 1 or 2, half each; each of the days gets at least one)."""
+    out = np.zeros(shape, dtype=np.int64)
     who = np.concatenate([villages, villages[rng.integers(0, villages.size, cases - villages.size)]])
     duration = int(rng.integers(1, 3))
-    days = study_days - duration + rng.integers(0, duration, cases)
+    # a 2-day cluster has a case on each of its days (else it would be a 1-day cluster a day later)
+    spread = np.concatenate([np.arange(duration), rng.integers(0, duration, cases - duration)])
+    days = first_day + rng.permutation(spread)
     np.add.at(out, (who, days), 1)
     return out, duration
 
 
 def run_spacetime_validation(
-    replicates: int,
+    clusters: int,
     seed: int,
     *,
-    n_villages: int = 100,
-    cases_per_day: float = 5.0,
-    study_days: int = 56,
-    cluster_cases: int = 6,
-    mc_replicates: int = 999,
-    min_recurrence_days: float = 100.0,
+    null_days: int | None = None,
+    design: SpacetimeDesign = SpacetimeDesign(),
+    config: ScanConfig | None = None,
 ) -> dict:
-    """Detection of injected 3-village clusters within 2 days and false clusters per 100 days."""
+    """Detection of injected clusters within 2 days and false clusters per 100 days, with the production
+    scan (``scan.scan_spacetime_block``, ``config``'s study period, circles, windows, replicates, early
+    stopping and recurrence threshold).
+
+    Each injected cluster starts on day s, the last day of a study period of ``config.spacetime_days``
+    days of background; the scan runs as production would at the end of day s and at the end of day
+    s + 1 (on the study period ending that day), and the cluster counts as found when one of the two
+    scans signals a cluster (recurrence interval >= ``min_recurrence_days``) that shares a village with
+    it. Signals that share no village are counted as spurious. False clusters come from ``null_days``
+    (default: as many as clusters) independent days of background only, one scan each."""
+    null_days = clusters if null_days is None else null_days
+    config = config or ScanConfig()
     rng = np.random.default_rng([seed, 2])
-    coords = rng.random((n_villages, 2)) * 10.0
-    rates = rng.gamma(2.0, 1.0, n_villages)
-    rates *= cases_per_day / rates.sum()
-    neighbours = neighbour_order(coords, max_areas=25, max_fraction=0.1)
+    n, days = design.villages, config.spacetime_days
+    coords = rng.random((n, 2)) * design.extent_km
+    rates = rng.gamma(2.0, 1.0, n)
+    rates *= design.cases_per_day / rates.sum()
+    neighbours = spacetime_neighbours(coords, config)
     nn = neighbours[0]
-    scan_kwargs = {
-        "replicates": mc_replicates,
-        "min_recurrence_days": min_recurrence_days,
-        "neighbours": neighbours,
-    }
-    detected = 0
-    false_signals = 0
-    for _ in range(replicates):
-        base = rng.poisson(rates[:, None], size=(n_villages, study_days))
-        villages = nn[rng.integers(n_villages), :3]
-        cluster, duration = _inject_cluster(rng, villages, cluster_cases, n_villages, study_days)
+    found = {1: 0, 2: 0}
+    injected = {1: 0, 2: 0}
+    found_on = [0, 0]  # found by the scan at the end of the cluster's first / second day
+    spurious = 0
+    for _ in range(clusters):
+        base = rng.poisson(rates[:, None], size=(n, days + 1))
+        villages = nn[rng.integers(n), : design.cluster_villages]
+        cluster, duration = _inject_cluster(rng, villages, design.cluster_cases, base.shape, days - 1)
         y = base + cluster
-        # the cluster occupies the last 1 or 2 days; scan at the end of each of its days
-        hit = False
-        for end in range(study_days - duration + 1, study_days + 1):
-            res = space_time_permutation_scan(y[:, :end], coords, seed=rng, **scan_kwargs)
-            if res.status == ALARM_STATUS and set(res.clusters[0].areas) & set(villages.tolist()):
-                hit = True
+        injected[duration] += 1
+        for scan_day in (0, 1):
+            end = days + scan_day
+            res = scan_spacetime_block(y[:, end - days : end], coords, neighbours, config, seed=rng)
+            signals = signalled_clusters(res, config)
+            hits = [bool(set(c.areas) & set(villages.tolist())) for c in signals]
+            spurious += hits.count(False)
+            if any(hits):
+                found[duration] += 1
+                found_on[scan_day] += 1
                 break
-        detected += hit
-        null = rng.poisson(rates[:, None], size=(n_villages, study_days))
-        res = space_time_permutation_scan(null, coords, seed=rng, **scan_kwargs)
-        false_signals += res.status == ALARM_STATUS
+    false_days = 0
+    false_clusters = 0
+    for _ in range(null_days):
+        null = rng.poisson(rates[:, None], size=(n, days))
+        signals = signalled_clusters(scan_spacetime_block(null, coords, neighbours, config, seed=rng), config)
+        false_days += bool(signals)
+        false_clusters += len(signals)
+    detected = found[1] + found[2]
+    det_ci = binomial_ci(detected, clusters)
+    false_ci = binomial_ci(false_days, null_days)
     return {
         "detector": "spacetime_scan",
-        "detection_within_2_days": round(detected / max(replicates, 1), 4),
-        "false_clusters_per_100_days": round(100.0 * false_signals / max(replicates, 1), 3),
-        "clusters": replicates,
-        "null_days": replicates,
-        "cluster_cases": cluster_cases,
-        "mc_replicates": mc_replicates,
-        "min_recurrence_days": min_recurrence_days,
+        "detection_within_2_days": round(detected / max(clusters, 1), 4),
+        "detection_ci95": [round(det_ci[0], 4), round(det_ci[1], 4)],
+        "detection_1_day_clusters": round(found[1] / injected[1], 4) if injected[1] else None,
+        "detection_2_day_clusters": round(found[2] / injected[2], 4) if injected[2] else None,
+        "found_on_day_1_2": found_on,
+        "false_clusters_per_100_days": round(100.0 * false_clusters / max(null_days, 1), 3),
+        "false_days_per_100_ci95": [round(100 * false_ci[0], 3), round(100 * false_ci[1], 3)],
+        "spurious_signals_in_cluster_scans": spurious,
+        "clusters": clusters,
+        "null_days": null_days,
+        "villages": design.villages,
+        "cases_per_day": design.cases_per_day,
+        "cluster_villages": design.cluster_villages,
+        "cluster_cases": design.cluster_cases,
+        "study_days": days,
+        "max_areas": int(nn.shape[1]),
+        "max_window": config.spacetime_max_window,
+        "mc_replicates": config.replicates,
+        "early_stop": config.early_stop,
+        "min_recurrence_days": config.min_recurrence_days,
+        "criterion": "a signal at the end of the cluster's first or second day shares a village with it",
     }
 
 

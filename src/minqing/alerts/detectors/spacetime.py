@@ -224,7 +224,8 @@ class _MonteCarlo:
 
     A replicate permutes the day labels of all C cases (keeping the area and day totals). Only the m
     cases that land in the last ``max_window`` days matter: a replicate draws which m of the C cases
-    they are (a uniform subset) and gives them the window's day labels in random order. Its counts
+    they are (a uniform subset, i.e. per area a multivariate hypergeometric count) and gives them the
+    window's day labels in random order. Its counts
     (areas x window days) are cumulated over days and over each circle's neighbour list (shared by
     all replicates).
 
@@ -236,7 +237,7 @@ class _MonteCarlo:
     level is exact.
     """
 
-    case_area: np.ndarray  # (C,) area of every case
+    area_tot: np.ndarray  # (A,) cases of every area in the study period
     slot_day: np.ndarray  # (m,) the window's day labels (0 = today)
     nn_t: np.ndarray  # (K, A) neighbour lists, rank-major so the cumulative sum runs over whole rows
     cmin: np.ndarray  # (cells,) least count that can beat the expectation; cells ordered (K, A, W)
@@ -274,7 +275,7 @@ class _MonteCarlo:
             ccrit.append(cc[idx].astype(small))
             check.append(idx)
         return cls(
-            case_area=np.repeat(np.arange(y.shape[0]), area_tot),
+            area_tot=area_tot.astype(np.int64),
             slot_day=np.repeat(np.arange(w), recent_days),
             nn_t=np.ascontiguousarray(nn.T),
             cmin=cmin_r.astype(small),
@@ -286,15 +287,14 @@ class _MonteCarlo:
 
     def cylinder_counts(self, rng: np.random.Generator, r: int) -> np.ndarray:
         """(r, cells) cases of ``r`` replicates in every cylinder."""
-        total, m = self.case_area.size, self.slot_day.size
+        m = self.slot_day.size
         n_area, w = self.nn_t.shape[1], self.max_window
-        if m < total:
-            keys = rng.random((r, total), dtype=np.float32)
-            pick = np.argpartition(keys, m - 1, axis=1)[:, :m]
-        else:
-            pick = np.broadcast_to(np.arange(total), (r, total))
+        # how many of each area's cases fall in the window: multivariate hypergeometric (a uniform
+        # m-subset of the C cases), O(areas) per replicate instead of O(C) however long the study period
+        in_window = rng.multivariate_hypergeometric(self.area_tot, m, size=r).ravel()
+        area = np.repeat(np.tile(np.arange(n_area), r), in_window).reshape(r, m)
         days = rng.permuted(np.broadcast_to(self.slot_day, (r, m)), axis=1)
-        flat = (np.arange(r)[:, None] * n_area + self.case_area[pick]) * w + days
+        flat = (np.arange(r)[:, None] * n_area + area) * w + days
         sim = np.bincount(flat.ravel(), minlength=r * n_area * w).astype(self.cmin.dtype).reshape(r, n_area, w)
         for d in range(1, w):
             sim[:, :, d] += sim[:, :, d - 1]

@@ -6,12 +6,18 @@ import json
 from io import StringIO
 
 import numpy as np
+import pytest
 from django.core.management import call_command
 
+from minqing.alerts.scan import ScanConfig
 from minqing.alerts.simulation import (
     N_WEEKS,
     PARAMETER_SETS,
+    SpacetimeDesign,
+    _inject_cluster,
+    binomial_ci,
     noufaily_scenarios,
+    run_spacetime_validation,
     simulate_weekly,
     weekly_metrics,
 )
@@ -74,3 +80,48 @@ def test_command_prints_one_json_line_per_detector_and_is_deterministic():
         assert {"fpr", "pod", "pod_by_k", "median_delay_weeks"} <= r.keys()
     assert {"detection_within_2_days", "false_clusters_per_100_days"} <= rows[-1].keys()
     assert run() == rows
+
+
+def test_injected_cluster_covers_its_villages_within_two_days():
+    rng = np.random.default_rng(4)
+    villages = np.array([3, 7, 9])
+    durations = set()
+    for _ in range(40):
+        out, duration = _inject_cluster(rng, villages, 6, (12, 30), 28)
+        durations.add(duration)
+        assert out.sum() == 6
+        assert (out[villages].sum(axis=1) >= 1).all()  # every village gets a case
+        assert out[np.setdiff1d(np.arange(12), villages)].sum() == 0
+        assert out[:, :28].sum() == 0 and out[:, 28 + duration :].sum() == 0
+        assert out[:, 28].sum() >= 1  # the first day has a case
+    assert durations == {1, 2}
+
+
+def test_binomial_interval():
+    lo, hi = binomial_ci(5, 10)
+    assert lo == pytest.approx(0.187, abs=1e-3) and hi == pytest.approx(0.813, abs=1e-3)
+    assert binomial_ci(0, 400)[0] == 0.0 and binomial_ci(0, 400)[1] == pytest.approx(0.0092, abs=1e-4)
+    assert binomial_ci(400, 400)[1] == 1.0
+
+
+def test_spacetime_validation_uses_the_production_config_and_is_deterministic():
+    design = SpacetimeDesign(villages=80, cases_per_day=2.0, extent_km=20.0)
+    config = ScanConfig(spacetime_days=90, replicates=199)
+    a = run_spacetime_validation(6, 5, null_days=4, design=design, config=config)
+    assert a == run_spacetime_validation(6, 5, null_days=4, design=design, config=config)
+    assert a["clusters"] == 6 and a["null_days"] == 4 and a["study_days"] == 90 and a["mc_replicates"] == 199
+    assert a["max_areas"] == 8  # 10 % of 80 villages
+    found = round(a["detection_within_2_days"] * 6)
+    assert sum(a["found_on_day_1_2"]) == found >= 5  # clear clusters on a sparse background
+    lo, hi = a["detection_ci95"]
+    assert lo <= a["detection_within_2_days"] <= hi
+    assert a["false_clusters_per_100_days"] == 0.0
+
+
+def test_spacetime_design_refuses_impossible_clusters():
+    with pytest.raises(ValueError):
+        SpacetimeDesign(villages=5)
+    with pytest.raises(ValueError):
+        SpacetimeDesign(cluster_cases=2)
+    with pytest.raises(ValueError):
+        SpacetimeDesign(cases_per_day=0)

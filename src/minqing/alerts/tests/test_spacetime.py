@@ -117,3 +117,108 @@ def test_critical_counts_give_the_same_exceedances_as_every_llr():
     reached = mc.replicate_max(np.random.default_rng(1), 300)
     for level in levels:
         assert np.array_equal(best >= level, reached >= level)
+
+
+def _yiyang_like(seed: int, n: int = 120, days: int = 200, per_day: float = 2.0):
+    rng = np.random.default_rng(seed)
+    coords = rng.random((n, 2)) * 40
+    rates = rng.gamma(2.0, 1.0, n)
+    rates *= per_day / rates.sum()
+    return rng, coords, rng.poisson(rates[:, None], size=(n, days))
+
+
+def test_expected_counts_and_llr_follow_kulldorff_2005():
+    _, coords, y = _county(11, n=40, days=30, rate=0.2)
+    y[:3, -1] += 2
+    res = space_time_permutation_scan(y, coords, seed=1, replicates=99, max_areas=5, max_fraction=0.2)
+    best = res.most_likely
+    nn, _ = neighbour_order(coords, max_areas=5, max_fraction=0.2)
+    areas = best.areas
+    assert areas == nn[best.centre, : len(areas)].tolist()
+    total = y.sum()
+    n_area = y[areas].sum()
+    n_days = y[:, -best.window_days :].sum()
+    mu = n_area * n_days / total  # expected = n_area · n_days / N
+    c = y[areas, -best.window_days :].sum()
+    assert best.expected == pytest.approx(mu)
+    assert best.observed == c > mu
+    assert best.llr == pytest.approx(c * np.log(c / mu) + (total - c) * np.log((total - c) / (total - mu)))
+
+
+def test_deficit_cylinders_never_score():
+    coords = np.array([[0, 0], [1, 0], [5, 5], [6, 5]], dtype=float)
+    y = np.ones((4, 20), dtype=int)
+    y[0, -1] = 0  # a deficit today in area 0: only excess counts
+    res = space_time_permutation_scan(y, coords, seed=0, replicates=19, max_areas=2, max_fraction=1.0, min_cases=1)
+    assert all(0 not in c.areas or c.observed > c.expected for c in res.clusters)
+    assert all(c.llr > 0 for c in res.clusters)
+
+
+def test_replicates_keep_the_margins_and_expectations():
+    from minqing.alerts.detectors import spacetime as st
+
+    _, coords, y = _county(12, n=30, days=40, rate=0.15)
+    nn, _ = neighbour_order(coords, max_areas=3, max_fraction=1.0)
+    total, w = int(y.sum()), 7
+    exp = np.cumsum(y.sum(axis=1)[nn], axis=1)[:, :, None] * st.window_sums(y.sum(axis=0), w)[None, None, :] / total
+    zeros = np.zeros_like(exp)
+    mc = st._MonteCarlo.build(y, nn, np.ones(exp.shape, int), zeros, zeros, st._table_f(total), w, np.array([1.0]))
+    cyl = mc.cylinder_counts(np.random.default_rng(3), 4000).reshape(4000, 3, 30, w).astype(float)
+    window_total = y[:, -w:].sum()
+    assert (cyl[:, 0, :, -1].sum(axis=1) == window_total).all()  # every replicate keeps the window's cases
+    today_total = y[:, -1].sum()
+    assert (cyl[:, 0, :, 0].sum(axis=1) == today_total).all()  # and each day's total
+    expected = np.ascontiguousarray(exp.transpose(1, 0, 2))
+    assert np.abs(cyl.mean(axis=0) - expected).max() < 0.1  # mean = C_z · C_d / C
+
+
+def test_production_scan_finds_a_planted_two_day_cluster_with_its_villages_and_days():
+    from minqing.alerts.scan import ScanConfig, scan_spacetime_block, signalled_clusters, spacetime_neighbours
+
+    _, coords, y = _yiyang_like(21)
+    config = ScanConfig(spacetime_days=200)
+    neighbours = spacetime_neighbours(coords, config)
+    villages = neighbours[0][17, :3]
+    y[villages, -2] += [1, 1, 0]
+    y[villages, -1] += [1, 1, 2]  # 6 cases in 3 neighbouring villages over 2 days
+    signals = signalled_clusters(scan_spacetime_block(y, coords, neighbours, config, seed=1), config)
+    assert len(signals) == 1
+    found = signals[0]
+    # the planted villages and both days, plus at most a few neighbours with a background case
+    assert set(villages.tolist()) <= set(found.areas) and len(found.areas) <= 6
+    assert 2 <= found.window_days <= 3
+    assert found.observed >= 6 and found.recurrence_days >= 100
+    assert found.observed == y[found.areas, -found.window_days :].sum()
+
+
+def test_production_scan_of_background_signals_nothing():
+    from minqing.alerts.scan import ScanConfig, scan_spacetime_block, signalled_clusters, spacetime_neighbours
+
+    _, coords, y = _yiyang_like(22)
+    config = ScanConfig(spacetime_days=200)
+    res = scan_spacetime_block(y, coords, spacetime_neighbours(coords, config), config, seed=2)
+    assert res.status == "ok" and signalled_clusters(res, config) == []
+    assert res.replicate_max.size < config.replicates  # early stopping: clearly not a cluster
+
+
+def test_configured_circle_size_limits_the_clusters():
+    from minqing.alerts.scan import ScanConfig, scan_spacetime_block, spacetime_neighbours
+
+    _, coords, y = _yiyang_like(23)
+    nn5 = spacetime_neighbours(coords, ScanConfig(spacetime_max_areas=5))[0]
+    assert nn5.shape == (120, 5)
+    y[nn5[3], -1] += 3  # 15 cases over 5 villages: a 3-village circle may hold only part of them
+    config = ScanConfig(spacetime_max_areas=3)
+    res = scan_spacetime_block(y, coords, spacetime_neighbours(coords, config), config, seed=3)
+    assert all(len(c.areas) <= 3 for c in res.clusters)
+    assert res.status == "cluster"
+
+
+def test_scan_refuses_bad_windows_and_coordinates():
+    coords = np.random.default_rng(0).random((10, 2))
+    with pytest.raises(ParameterError):
+        space_time_permutation_scan(np.ones((10, 60)), coords, max_window=32)
+    with pytest.raises(ParameterError):
+        space_time_permutation_scan(np.ones((10, 60)), coords[:, :1])
+    with pytest.raises(ParameterError):
+        space_time_permutation_scan(-np.ones((10, 60)), coords)
