@@ -352,7 +352,10 @@ def _report(
 ) -> list[Cluster]:
     """Most likely cluster, then the next best whose areas do not overlap the ones already reported."""
     flat = llr.ravel()
-    order = np.argsort(-flat, kind="stable")
+    # Ties (e.g. a circle grown by villages without a case in the study period has the same c and mu):
+    # the fewest villages, then the shortest window, then the lowest centre.
+    _, k_idx, w_idx = np.indices(llr.shape).reshape(3, -1)
+    order = np.lexsort((w_idx, k_idx, -flat))
     taken: set[int] = set()
     out: list[Cluster] = []
     for idx in order[: 50 * n_clusters + 50]:

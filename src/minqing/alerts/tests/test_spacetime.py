@@ -222,3 +222,14 @@ def test_scan_refuses_bad_windows_and_coordinates():
         space_time_permutation_scan(np.ones((10, 60)), coords[:, :1])
     with pytest.raises(ParameterError):
         space_time_permutation_scan(-np.ones((10, 60)), coords)
+
+
+def test_ties_report_the_smallest_circle_and_window():
+    coords = np.column_stack([np.arange(12.0), np.zeros(12)])  # villages on a line, 1 km apart
+    y = np.zeros((12, 40), dtype=int)
+    y[[0, 1, 9, 10, 11], :] = 1  # background in the end villages only; 2..8 have no case at all
+    y[6, -1] = 4  # today's cluster in village 6, whose neighbours 5 and 7 never have a case
+    res = space_time_permutation_scan(y, coords, seed=0, replicates=99, max_areas=4, max_fraction=1.0)
+    # circles around 4, 5, 6, 7, 8 that add empty villages tie with {6}; the single village is reported
+    best = res.most_likely
+    assert best.areas == [6] and best.window_days == 1 and best.observed == 4
