@@ -17,6 +17,7 @@ from minqing.cases.models import CaseEvent, CaseState, Category, Channel, Nature
 from minqing.cases.selectors import overdue_q
 from minqing.orgs.models import OrgUnit
 from minqing.stats import search
+from minqing.stats.metrics import RESOLVED_OUTCOMES, SIGN_FOR_WINDOW
 from minqing.stats.selectors import SCORE_FILTERS, attributed_to, live_queries, local_start, person_cases
 
 PAGE_SIZE = 50
@@ -26,8 +27,11 @@ DATE_KINDS = [
     ("accepted", "受理时间"),
     ("closed", "办结时间"),
     ("rated", "评价时间"),
+    ("assigned", "交办时间"),
+    ("signed", "签收时间"),
 ]
-DATE_FIELDS = {"submitted": "submitted_at", "accepted": "accepted_at", "closed": "closed_at"}
+DATE_FIELDS = {"submitted": "submitted_at", "accepted": "accepted_at", "closed": "closed_at", "signed": "signed_at"}
+HAND_OVERS = ("assign", "reassign")
 SORTS = {
     "-submitted": ("-submitted_at", "-id"),
     "submitted": ("submitted_at", "id"),
@@ -35,7 +39,14 @@ SORTS = {
     "-closed": (F("closed_at").desc(nulls_last=True), "-id"),
 }
 YES_NO = [("", "不限"), ("yes", "是"), ("no", "否")]
-RATINGS = [("", "不限"), ("satisfied", "满意"), ("basically_satisfied", "基本满意"), ("unsatisfied", "不满意")]
+RATINGS = [
+    ("", "不限"),
+    ("satisfied", "满意"),
+    ("basically_satisfied", "基本满意"),
+    ("satisfied_or_basically", "满意或基本满意"),
+    ("unsatisfied", "不满意"),
+]
+ANY_SCORE = SCORE_FILTERS["satisfied_or_basically"] | SCORE_FILTERS["unsatisfied"]
 MESSAGES = {
     "invalid_choice": "“%(value)s”不是有效的选项",
     "invalid": "格式不正确",
@@ -73,6 +84,8 @@ class QueryForm(forms.Form):
     overdue = _field(forms.ChoiceField, "当前超期", choices=YES_NO)
     nearly_due = _field(forms.ChoiceField, "即将到期", choices=YES_NO[:2])
     on_time = _field(forms.ChoiceField, "按期办结", choices=YES_NO)
+    resolved = _field(forms.ChoiceField, "已解决", choices=YES_NO)
+    signed_on_time = _field(forms.ChoiceField, "按时签收", choices=YES_NO)
     reopened = _field(forms.ChoiceField, "曾重办", choices=YES_NO)
     rating = _field(forms.ChoiceField, "评价", choices=RATINGS)
     phone = _field(forms.RegexField, "信访人手机号", regex=r"^\+?[\d\s-]{5,20}$", max_length=24)
@@ -151,12 +164,16 @@ class QueryForm(forms.Form):
             bounds["gte"] = local_start(start)
         if end:
             bounds["lt"] = local_start(end + timedelta(days=1))
+        in_range = {f"created_at__{k}": v for k, v in bounds.items()}
         if kind == "rated":
             # One subquery, so "rated 不满意 in March" means that rating, not any rating in March.
-            rated = CaseEvent.objects.filter(action="rate", **{f"created_at__{k}": v for k, v in bounds.items()})
-            if data.get("rating"):
-                rated = rated.filter(SCORE_FILTERS[data["rating"]])
+            score = SCORE_FILTERS[data["rating"]] if data.get("rating") else ANY_SCORE
+            rated = CaseEvent.objects.filter(score, action="rate", **in_range)
             return queryset.filter(pk__in=rated.values("case_id"))
+        if kind == "assigned":
+            # Hand-overs (交办 and 重新交办) in the range, as the rollups count them.
+            handed = CaseEvent.objects.filter(action__in=HAND_OVERS, **in_range)
+            return queryset.filter(pk__in=handed.values("case_id"))
         if kind == "closed":
             queryset = queryset.filter(state=CaseState.CLOSED)
         return queryset.filter(**{f"{DATE_FIELDS[kind]}__{k}": v for k, v in bounds.items()})
@@ -187,6 +204,15 @@ class QueryForm(forms.Form):
             on_time = Q(state=CaseState.CLOSED, closed_at__lte=F("handle_due"))
             closed = queryset.filter(state=CaseState.CLOSED)
             queryset = closed.filter(on_time) if data["on_time"] == "yes" else closed.exclude(on_time)
+        if data.get("resolved"):
+            resolved = Q(outcome__in=RESOLVED_OUTCOMES)
+            closed = queryset.filter(state=CaseState.CLOSED)
+            queryset = closed.filter(resolved) if data["resolved"] == "yes" else closed.exclude(resolved)
+        if data.get("signed_on_time"):
+            # 响应: signed for within SIGN_FOR_WINDOW of the hand-over.
+            in_time = Q(signed_at__lte=F("assigned_at") + SIGN_FOR_WINDOW)
+            signed = queryset.filter(signed_at__isnull=False, assigned_at__isnull=False)
+            queryset = signed.filter(in_time) if data["signed_on_time"] == "yes" else signed.exclude(in_time)
         if data.get("reopened"):
             queryset = (
                 queryset.filter(reopen_count__gt=0) if data["reopened"] == "yes" else queryset.filter(reopen_count=0)

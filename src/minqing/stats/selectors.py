@@ -22,7 +22,7 @@ from minqing.core import crypto
 from minqing.core.deadlines import LOCAL_TZ
 from minqing.orgs.models import OrgUnit, UnitKind
 from minqing.stats.metrics import Counters
-from minqing.stats.models import COUNTERS, DailyRollup, MonthlyRollup, UnitDayRollup
+from minqing.stats.models import COUNTERS, DailyRollup, MonthlyRollup, RollupCursor, UnitDayRollup
 
 UNSATISFIED_DAYS = 30  # 近30日不满意: rated unsatisfied since local midnight 30 days ago
 SCORE_FILTERS = {
@@ -319,3 +319,8 @@ def person_cases(user, *, phone: str = "", id_number: str = "") -> QuerySet[Case
         hashes |= Q(id_number_hash=id_hash)
     case_ids = Party.objects.filter(hashes).values("case_id")
     return cases_visible_to(user).filter(pk__in=case_ids).order_by("-submitted_at", "-id")
+
+
+def rollups_updated_at() -> datetime | None:
+    """When `stats update` last ran: the rollup figures are as of then (the live ones are as of now)."""
+    return RollupCursor.objects.filter(pk=1).values_list("updated_at", flat=True).first()
