@@ -148,6 +148,13 @@ def _column_values(case: Case) -> dict[str, Any]:
 
 def append_event(case: Case, actor, action: str, from_state: str, payload: dict, at: datetime) -> CaseEvent:
     """Append to the case's hash chain. The caller holds the case row lock and saves the case."""
+    event = _chained_event(case, actor, action, from_state, payload, at)
+    event.save()
+    return event
+
+
+def _chained_event(case: Case, actor, action: str, from_state: str, payload: dict, at: datetime) -> CaseEvent:
+    """The case's next event, hashed onto its chain (not saved); the case's counters move on to it."""
     event = CaseEvent(
         case=case,
         seq=case.event_count + 1,
@@ -161,7 +168,6 @@ def append_event(case: Case, actor, action: str, from_state: str, payload: dict,
         prev_hash=case.last_event_hash or GENESIS,
     )
     event.hash = link_hash(event.prev_hash, event.chain_record())
-    event.save()
     case.event_count = event.seq
     case.last_event_hash = event.hash
     return event
@@ -177,31 +183,41 @@ def record_side_event(case: Case | int, actor, action: str, payload: dict, *, at
 # --- Registration -----------------------------------------------------------
 
 
-_COUNTER_SQL: dict[str, str] = {}
+_COUNTER_SQL: dict[tuple[str, bool], str] = {}
 
 
 def _next_reference(at: datetime) -> str:
-    """The next reference number of the year: one `UPDATE … RETURNING` (PostgreSQL, SQLite ≥ 3.35).
+    return _next_reference_and_id(at, case_id=False)[0]
 
-    The UPDATE holds the counter row lock until commit, so two registrations never share a number."""
+
+def _next_reference_and_id(at: datetime, *, case_id: bool) -> tuple[str, int | None]:
+    """The next reference number of the year, in one `UPDATE … RETURNING` (PostgreSQL, SQLite ≥ 3.35).
+
+    The UPDATE holds the counter row lock until commit, so two registrations never share a number.
+    On PostgreSQL, with `case_id`, the same statement also draws the new case's id from its sequence,
+    so the case can be inserted once, its first event's hash (which covers the id) already set."""
     prefix, year = settings.MINQING_CASE_PREFIX, local_date(at).year
     alias = CaseCounter.objects.db
-    sql = _COUNTER_SQL.get(alias)
+    connection = connections[alias]
+    with_id = case_id and connection.vendor == "postgresql"
+    sql = _COUNTER_SQL.get((alias, with_id))
     if sql is None:
-        quote = connections[alias].ops.quote_name
+        quote = connection.ops.quote_name
         sql = (
             f"UPDATE {quote(CaseCounter._meta.db_table)} SET last_number = last_number + 1"
             " WHERE prefix = %s AND year = %s RETURNING last_number"
         )
-        _COUNTER_SQL[alias] = sql
-    with connections[alias].cursor() as cursor:
+        if with_id:
+            sql += f", nextval(pg_get_serial_sequence('{Case._meta.db_table}', '{Case._meta.pk.column}'))"
+        _COUNTER_SQL[(alias, with_id)] = sql
+    with connection.cursor() as cursor:
         cursor.execute(sql, [prefix, year])
         row = cursor.fetchone()
         if row is None:  # the year's first case
             CaseCounter.objects.get_or_create(prefix=prefix, year=year)
             cursor.execute(sql, [prefix, year])
             row = cursor.fetchone()
-    return f"{prefix}{year}-{row[0]:06d}"
+    return f"{prefix}{year}-{row[0]:06d}", (row[1] if with_id else None)
 
 
 def _validate_new_case(data: NewCase) -> None:
@@ -231,9 +247,12 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
     _validate_new_case(data)
     checked = check_uploads(data.attachments)  # every file is checked before anything is written
     at = at or timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own: a failure here is not one a caller recovers from inside its transaction.
+    with transaction.atomic(savepoint=False):
+        reference, case_id = _next_reference_and_id(at, case_id=True)
         case = Case(
-            reference=_next_reference(at),
+            pk=case_id,
+            reference=reference,
             query_code=f"{secrets.randbelow(10**6):06d}",
             channel=data.channel,
             nature=data.nature,
@@ -254,13 +273,18 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
             submitted_at=at,
         )
         case.accept_due, case.due_provisional = _due(case, SlaPolicy.Stage.ACCEPT, at)
-        case.save()
+        payload = {"channel": data.channel, "attachments": len(checked), **data.triage}
+        if case_id is not None:  # the id is known: the case goes in once, with its event counters
+            event = _chained_event(case, actor, "register", "", payload, at)
+            case.save(force_insert=True)
+        else:  # the id comes from the INSERT; the counters follow in an UPDATE
+            case.save()
+            event = _chained_event(case, actor, "register", "", payload, at)
+            case.save(update_fields=["event_count", "last_event_hash"])
         parties = [_add_party(case, party) for party in (data.parties if not data.is_anonymous else [])]
         for upload in checked:
             store_attachment(case, upload, actor)
-        payload = {"channel": data.channel, "attachments": len(checked), **data.triage}
-        append_event(case, actor, "register", "", payload, at)
-        case.save(update_fields=["event_count", "last_event_hash"])
+        event.save()
         notifications.case_registered(case, parties[0] if parties else None)
     return case
 

@@ -305,4 +305,7 @@ def likely_duplicates(
         state__in=OPEN_STATES,
         submitted_at__gte=since,
     )
-    return list(rows.order_by("-submitted_at", "-id").values_list("reference", flat=True)[:limit])
+    # Sorted here, not in SQL: an ORDER BY submitted_at would tempt the planner into walking the recent-cases
+    # index backwards, where the petitioner's index finds the few rows at once.
+    found = sorted(rows.order_by().values_list("submitted_at", "pk", "reference")[:50], reverse=True)
+    return [reference for _at, _pk, reference in found[:limit]]
