@@ -18,7 +18,6 @@ Everything is synthetic.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import subprocess
@@ -60,7 +59,7 @@ def step_plan(args: argparse.Namespace) -> None:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
         grant_membership(user, top, Role.COUNTY_MANAGER)
-    plan = province.make_plan(args.cases, args.seed, args.span_days, not args.no_stats)
+    plan = province.make_plan(args.cases, args.seed, args.span_days, not args.no_stats, chunk=args.chunk)
     if plan.stats:
         province.create_staging()
     print(plan.as_json())
@@ -71,7 +70,7 @@ def step_worker(args: argparse.Namespace) -> None:
     from minqing.demo import province
 
     plan = province.Plan.from_json(args.plan)
-    result = province.Loader(plan, args.first, args.last, chunk=args.chunk).run()
+    result = province.Loader(plan, args.worker, args.workers, args.deadline or None).run()
     print(json.dumps(result))
 
 
@@ -128,12 +127,12 @@ def _timed(env: dict[str, str], label: str, *args: str) -> float:
 
 
 def _workers(env: dict[str, str], args: argparse.Namespace, plan: str) -> tuple[float, dict]:
-    bounds = [args.cases * w // args.workers for w in range(args.workers + 1)]
     began = time.perf_counter()
+    deadline = time.time() + args.budget if args.budget else 0
     procs = []
-    for first, last in itertools.pairwise(bounds):
-        argv = [sys.executable, __file__, "--step", "worker", "--plan", plan, "--first", str(first)]
-        argv += ["--last", str(last), "--chunk", str(args.chunk)]
+    for worker in range(args.workers):
+        argv = [sys.executable, __file__, "--step", "worker", "--plan", plan, "--worker", str(worker)]
+        argv += ["--workers", str(args.workers), "--deadline", str(deadline)]
         procs.append(
             subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         )
@@ -142,7 +141,7 @@ def _workers(env: dict[str, str], args: argparse.Namespace, plan: str) -> tuple[
     def follow(index: int, stream) -> None:
         for line in stream:
             if "cases/s" in line:
-                done[index] = int(line.split(")", 1)[1].split()[0].split("/")[0].replace(",", ""))
+                done[index] = int(line.split("]", 1)[1].split()[0].split("/")[0].replace(",", ""))
             else:
                 sys.stderr.write(line)
 
@@ -166,6 +165,7 @@ def _workers(env: dict[str, str], args: argparse.Namespace, plan: str) -> tuple[
         result = json.loads(proc.stdout.read().strip().splitlines()[-1])
         for year, number in result["years"].items():
             years[year] = max(years.get(year, 0), number)
+        written["prepare_s"] = max(written.get("prepare_s", 0), result["prepare_s"])
         for key in ("case", "event", "party", "unit", "rating"):
             written[key] = written.get(key, 0) + result.get(key, 0)
     for thread in threads:
@@ -188,8 +188,9 @@ def main() -> None:
     parser.add_argument("--progress", type=float, default=30.0, help="seconds between progress lines")
     parser.add_argument("--step", choices=("plan", "worker", "finish"), help=argparse.SUPPRESS)
     parser.add_argument("--plan", help=argparse.SUPPRESS)
-    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--last", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--budget", type=float, default=0, help="stop loading after this many seconds (newest first)")
+    parser.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--deadline", type=float, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--years", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
@@ -251,12 +252,16 @@ def main() -> None:
     figures["finish_s"] = time.perf_counter() - began
     print(f"  {'finish (rollups, sequences, ANALYZE)':<34} {figures['finish_s']:8.1f} s   (load {_load()})", flush=True)
     total_s = figures["load_s"] + figures["finish_s"]
+    cases, prepare = loaded["written"].get("case", 0), loaded["written"].get("prepare_s", 0)
     print()
     print(
         f"cases loaded: {loaded['written'].get('case', 0):,} in {total_s:,.0f} s "
         f"= {loaded['written'].get('case', 0) / total_s:,.0f} cases/s including finish "
-        f"({args.cases / figures['load_s']:,.0f} cases/s for the workers alone); load {_load()}"
+        f"({cases / max(figures['load_s'] - prepare, 1e-9):,.0f} cases/s for the workers after their "
+        f"{prepare:.0f} s of preparation); load {_load()}"
     )
+    if cases < args.cases:
+        print(f"stopped by --budget: the newest {cases:,} of the plan's {args.cases:,} cases are loaded")
     for table, count in finished["rows"].items():
         print(f"  {table:<26} {count:>14,}")
     if "db_bytes" in finished:

@@ -10,8 +10,9 @@ in the kinds, order, states and payloads the verbs write:
 
 cut off at "now", so recent cases are still open. Cases are spread over every village of the
 tree with skewed township weights. Rows go in through COPY (PostgreSQL) or executemany
-(SQLite), a chunk per transaction. Case i gets ids from blocks fixed by i, so several worker
-processes can load disjoint ranges at once.
+(SQLite), a chunk per transaction, newest chunk first. Case i gets ids from blocks fixed by i,
+so several worker processes can load interleaved chunks at once, and a run stopped early holds
+the most recent cases of the span.
 
 Statistics: with `stats=True` (the database had no events before), the rollups, per-case
 ledgers and search documents are computed while loading by `minqing.stats.rollups.Batch`
@@ -82,6 +83,7 @@ class Plan:
     rating_base: int
     stats: bool
     reopens: bool = True  # False: no 不满意 ratings, so no case is reopened
+    chunk: int = 5000  # cases per transaction; repeat petitioners are drawn from the same chunk
 
     @property
     def step(self) -> float:
@@ -102,7 +104,9 @@ class Plan:
         return cls(**data)
 
 
-def make_plan(total: int, seed: int = 1, span_days: float = 365.0, stats: bool = True, reopens: bool = True) -> Plan:
+def make_plan(
+    total: int, seed: int = 1, span_days: float = 365.0, stats: bool = True, reopens: bool = True, chunk: int = 5000
+) -> Plan:
     """Id blocks after what the database holds; stats directly only when there are no events yet."""
     from minqing.cases.models import Case, CaseEvent, CaseUnit, Party
     from minqing.feedback.models import Rating
@@ -123,6 +127,7 @@ def make_plan(total: int, seed: int = 1, span_days: float = 365.0, stats: bool =
         rating_base=next_id(Rating),
         stats=stats and not CaseEvent.objects.exists(),
         reopens=reopens,
+        chunk=chunk,
     )
 
 
@@ -201,10 +206,16 @@ def _text_pools(seed: int, townships: list[tuple], villages_of: dict[int, list])
 
 
 class Loader:
-    """Loads cases [first, last) of a plan; run one per process."""
+    """Loads every `workers`-th chunk of a plan from the newest (run one per process).
 
-    def __init__(self, plan: Plan, first: int = 0, last: int | None = None, chunk: int = 5000) -> None:
-        self.plan, self.first, self.last, self.chunk = plan, first, plan.total if last is None else last, chunk
+    Newest first, so a run stopped at `deadline` (a time.time() value) holds the most recent
+    cases of the plan's span, complete: each chunk is one transaction.
+    """
+
+    def __init__(self, plan: Plan, worker: int = 0, workers: int = 1, deadline: float | None = None) -> None:
+        self.plan, self.deadline = plan, deadline
+        chunks = -(-plan.total // plan.chunk)
+        self.chunks = list(range(chunks - 1 - worker, -1, -workers))
         self.vendor = connection.vendor
 
     # --- reference data -----------------------------------------------------------------------
@@ -313,11 +324,14 @@ class Loader:
     # --- one case --------------------------------------------------------------------------------
 
     def _identity(self, i: int) -> tuple[int, bool]:
-        """(index whose petitioner files case i, whether that is an earlier case's petitioner)."""
-        if i == 0 or _mix(i) % 100 >= REPEAT_SHARE:
+        """(index whose petitioner files case i, whether that is an earlier case's petitioner).
+
+        The earlier case is in the same chunk, so it is loaded whenever case i is."""
+        first = i - i % self.plan.chunk
+        if i == first or _mix(i) % 100 >= REPEAT_SHARE:
             return i, False
-        k = i - 1 - (_mix(i + 7) % min(i, 50000))
-        while k > 0 and _mix(k) % 100 < REPEAT_SHARE:
+        k = i - 1 - (_mix(i + 7) % (i - first))
+        while k > first and _mix(k) % 100 < REPEAT_SHARE:
             k -= 1
         return k, True
 
@@ -659,8 +673,12 @@ class Loader:
         self.prepare()
         prepared = time.perf_counter() - started
         done, printed = 0, time.perf_counter()
-        for begin in range(self.first, self.last, self.chunk):
-            end = min(begin + self.chunk, self.last)
+        todo = len(self.chunks) * self.plan.chunk
+        for number in self.chunks:
+            if self.deadline is not None and time.time() > self.deadline:
+                break
+            begin = number * self.plan.chunk
+            end = min(begin + self.plan.chunk, self.plan.total)
             rng = random.Random(self.plan.seed * 10**11 + begin)
             out: dict[str, list] = defaultdict(list)
             for i in range(begin, end):
@@ -674,16 +692,16 @@ class Loader:
                     staging = [tuple(self._adapt(v) for v in row) for row in out["staging"]]
                     self._copy(STAGING_TABLE, STAGING_COLUMNS, staging)
             done += end - begin
-            if progress and (time.perf_counter() - printed > 10 or end == self.last):
+            if progress and time.perf_counter() - printed > 10:
                 printed = time.perf_counter()
                 elapsed = time.perf_counter() - started
                 print(
-                    f"  [{self.first}..{self.last}) {done:,}/{self.last - self.first:,} cases, "
-                    f"{done / max(elapsed - prepared, 1e-9):,.0f} cases/s",
+                    f"  [worker] {done:,}/{todo:,} cases, {done / max(elapsed - prepared, 1e-9):,.0f} cases/s",
                     file=sys.stderr,
                     flush=True,
                 )
-        return {"seconds": time.perf_counter() - started, "prepare_s": prepared, "years": self.years, **self.written}
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "prepare_s": prepared, "done": done, "years": self.years, **self.written}
 
 
 STAGING_COLUMNS: list[str] = []
@@ -797,10 +815,10 @@ def load(
     total: int, *, seed: int = 1, span_days: float = 365.0, stats: bool = True, chunk: int = 5000, reopens: bool = True
 ) -> dict:
     """Load `total` cases in this process (tests, SQLite); bench/province.py runs several workers."""
-    plan = make_plan(total, seed, span_days, stats, reopens)
+    plan = make_plan(total, seed, span_days, stats, reopens, chunk)
     if plan.stats:
         create_staging()
-    result = Loader(plan, chunk=chunk).run(progress=False)
+    result = Loader(plan).run(progress=False)
     result.update(finish(plan, result["years"]))
     result["plan"] = plan
     return result
