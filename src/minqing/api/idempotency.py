@@ -120,7 +120,7 @@ def idempotent(
         raise DomainError("Idempotency-Key 须为 1 到 100 个可见 ASCII 字符", code="idempotency_key_invalid")
     scope = _scope(request, user)
     fingerprint = request_fingerprint(request)
-    existing = IdempotencyRecord.objects.filter(key=key, **scope).first()
+    existing = _record(key, scope)
     if existing is not None:
         return _replay(existing, fingerprint)
     if not atomic:
@@ -137,10 +137,15 @@ def idempotent(
             _store(request, key, scope, fingerprint, status, response)
         return response
     except IntegrityError:
-        winner = IdempotencyRecord.objects.filter(key=key, **scope).first()
+        winner = _record(key, scope)
         if winner is None:  # the action's own integrity error, not a lost race
             raise
     return _replay(winner, fingerprint)
+
+
+def _record(key: str, scope: dict[str, Any]) -> IdempotencyRecord | None:
+    # No ORDER BY (the pair is unique): it could lead the planner away from the unique index.
+    return next(iter(IdempotencyRecord.objects.filter(key=key, **scope).order_by()[:1]), None)
 
 
 def _store(

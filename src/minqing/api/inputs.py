@@ -1,7 +1,9 @@
 """Turning identifiers in requests into rows; unknown ones are refused with a message (422).
 
 Categories and places are reference data read on every submission: found ones are kept per
-process for `REFERENCE_CACHE_SECONDS` (changes saved in this process clear them at once).
+process for `REFERENCE_CACHE_SECONDS` (changes saved in this process clear them at once). That is
+minutes, not seconds: submissions spread over hundreds of villages, so a key comes back to a worker
+only every half minute or so, and a short limit would miss most of the time.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from minqing.cases.models import Category
 from minqing.core.errors import DomainError
 from minqing.orgs.models import OrgUnit, UnitKind
 
-REFERENCE_CACHE_SECONDS = 10.0
+REFERENCE_CACHE_SECONDS = 300.0
 _categories: TtlCache[Category] = TtlCache(REFERENCE_CACHE_SECONDS)
 _units: TtlCache[OrgUnit] = TtlCache(REFERENCE_CACHE_SECONDS)
 
