@@ -1,33 +1,41 @@
 """Noufaily-style quasi-Poisson GLM detector for weekly counts (surveillance::farringtonFlexible).
 
-For each week t0 judged, a Poisson GLM with log link is fitted to the reference weeks before t0:
+For each week t0 judged, a Poisson GLM with log link is fitted to the reference weeks before t0. The
+steps are those of R's surveillance 1.20.3 ``farringtonFlexible`` and agree with it to about 1e-10
+(bench/alerts_r_compare.py, docs/alerts_r_comparison.md):
 
 - ``b`` years back, window half-width ``w``; the reference weeks are every week from
   ``t0 - 52*b - w`` to ``t0 - past_weeks_not_included - 1`` (Noufaily et al. 2013; R leaves out
   ``(t0 - pastWeeksNotIncluded):t0``), with a
   ``no_periods``-level seasonal factor: level 0 is the (2w+1)-week window around t0's week in each past
-  year, the rest of each year is cut into ``no_periods - 1`` blocks. With ``no_periods=1`` only the
-  b windows of 2w+1 weeks are used, as in Farrington et al. (1996).
-- a linear time trend, kept only if its Wald p-value (quasi-Poisson t test with the unclamped
-  dispersion, as R's ``summary.glm``) is below
+  year, the 52 - 2w - 1 weeks between two windows are cut into ``no_periods - 1`` blocks (R's
+  ``blocks``: from the older window on, the first ``period mod (no_periods - 1)`` one week longer).
+  With ``no_periods=1`` only the b windows of 2w+1 weeks are used, as in Farrington et al. (1996).
+- a linear time trend, kept only if its p-value (t test of R's ``summary.glm``) is below
   ``p_threshold_trend``, the prediction does not exceed the largest reference count, and b >= 3;
-  otherwise the model is refitted without trend.
+  otherwise the model is refitted without trend. As in R, that t test (and the prediction's standard
+  error) uses sum(omega ((y - mu)/mu)^2) / (n - p) as dispersion, because farringtonFlexible stores
+  the reweighting weights omega in ``model$weights`` where summary.glm expects the working weights
+  omega * mu. For counts well above 1 this dispersion is small, so trends are kept more readily.
 - reweighting of past outbreaks: standardised Anscombe residuals s_i above ``weights_threshold`` get
   weight proportional to s_i^-2 (others a constant), the weights summing to n; the model is refitted.
 - overdispersion phi = max(1, Pearson chi2 / (n - p)) of the weighted fit.
 - threshold: ``"nbPlugin"`` — the (1 - alpha) quantile of a negative binomial with mean mu0 and
   variance phi*mu0 (Poisson when phi = 1); or ``"delta"`` — Farrington's 2/3-power transformation
   with the prediction's variance, U = (mu0^(2/3) + z * sqrt(4/9 mu0^(1/3) tau))^(3/2),
-  tau = phi + Var(mu0_hat)/mu0. Both are one-sided (1 - alpha) bounds.
+  tau = phi + Var(mu0_hat)/mu0. Both are one-sided (1 - alpha) bounds (R uses alpha, not alpha/2).
 - ``limit54 = (5, 4)``: no alarm unless at least 5 cases were counted in the last 4 weeks (t0 included).
 
 An alarm is raised when the observed count exceeds the bound.
 
-Insufficient data: fewer than ``52*b + w`` weeks before t0, a missing (NaN) reference week, or
-reference weeks that are all zero. Such cells have ``insufficient=True`` and never alarm.
+Insufficient data: fewer than ``52*b + w`` weeks before t0, a missing (NaN) reference week, reference
+weeks that are all zero, or an IRLS that does not converge in 25 iterations with nor without trend
+(R: "The model could not converge"; all-zero references are such a case). Such cells have
+``insufficient=True`` and never alarm. (R drops missing weeks and fits the rest; here they make the
+cell insufficient.)
 
-The GLMs are fitted in batches with a hand-written IRLS (``glm.fit_poisson_batch``): the design is
-defined relative to t0, so every fit shares one design matrix.
+The GLMs are fitted in batches with a hand-written IRLS (``glm.fit_poisson_batch``, R's ``glm.fit``
+step for step): the design is defined relative to t0, so every fit shares one design matrix.
 """
 
 from __future__ import annotations
@@ -46,26 +54,45 @@ WEEKS_PER_YEAR = 52
 def reference_lags(
     b: int, w: int, no_periods: int, past_weeks_not_included: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Lags (t0 - week) of the reference weeks and their seasonal factor level (0 = window)."""
-    if no_periods == 1:
-        lags = np.array([WEEKS_PER_YEAR * j + d for j in range(1, b + 1) for d in range(-w, w + 1)])
-        return lags, np.zeros(len(lags), dtype=int)
+    """Lags (t0 - week) of the reference weeks and their seasonal factor level (0 = window), as R's
+    ``blocks`` and ``algo.farrington.data.glm``."""
     # R: blocksID[(k - pastWeeksNotIncluded):k] <- NA, i.e. lags 0..pastWeeksNotIncluded are left out
     # (pastWeeksNotIncluded defaults to w when NULL).
     first = (w if past_weeks_not_included is None else past_weeks_not_included) + 1
+    if no_periods == 1:
+        # the current year's window (lags 0..w) is a reference block too, past the excluded weeks
+        lags = np.array(
+            [d for d in range(first, w + 1)]
+            + [
+                WEEKS_PER_YEAR * j + d
+                for j in range(1, b + 1)
+                for d in range(-w, w + 1)
+                if WEEKS_PER_YEAR * j + d >= first
+            ]
+        )
+        return lags, np.zeros(len(lags), dtype=int)
     lags = np.arange(first, WEEKS_PER_YEAR * b + w + 1)
-    u = (lags + w) % WEEKS_PER_YEAR
-    rest = WEEKS_PER_YEAR - (2 * w + 1)
-    level = np.where(u <= 2 * w, 0, 1 + ((u - 2 * w - 1) * (no_periods - 1)) // rest)
+    # Between two windows lie 52 - 2w - 1 weeks, cut into no_periods - 1 blocks starting from the
+    # older window; R gives the first (period mod (no_periods - 1)) blocks one week more.
+    u = (lags + w) % WEEKS_PER_YEAR  # 0..2w: a window; else offset from the older window is 51 - u
+    period = WEEKS_PER_YEAR - (2 * w + 1)
+    length, rest = divmod(period, no_periods - 1)
+    sizes = np.full(no_periods - 1, length)
+    sizes[:rest] += 1
+    block = np.searchsorted(np.cumsum(sizes), WEEKS_PER_YEAR - 1 - u, side="right")
+    # R numbers these blocks 1..p-1 from the older window on and the windows p; here the windows are
+    # level 0 (the design's reference level) and the blocks keep R's order.
+    level = np.where(u <= 2 * w, 0, 1 + block)
     return lags, level
 
 
 def design_matrix(lags: np.ndarray, levels: np.ndarray, no_periods: int, with_trend: bool) -> np.ndarray:
-    """Columns: intercept, [time relative to t0], dummies for factor levels 1..no_periods-1."""
+    """Columns: intercept, [time relative to t0], dummies for the factor levels 1..no_periods-1 present."""
     cols = [np.ones(len(lags))]
     if with_trend:
         cols.append(-lags.astype(float))
-    cols.extend((levels == k).astype(float) for k in range(1, no_periods))
+    # as R's as.factor(), only the levels present (short b with many excluded weeks can empty some)
+    cols.extend((levels == k).astype(float) for k in range(1, no_periods) if (levels == k).any())
     return np.column_stack(cols)
 
 
@@ -102,29 +129,35 @@ def validate_parameters(
         raise ParameterError("limit54 must be (cases >= 0, weeks >= 1)")
 
 
-def _fit(
-    ref: np.ndarray, X: np.ndarray, reweight: bool, weights_threshold: float, mu_start: np.ndarray | None = None
-) -> tuple[PoissonFit, np.ndarray, np.ndarray]:
-    """Fit, reweight and refit as algo.farrington.fitGLM.flexible.
+def _flexible(
+    ref: np.ndarray, X: np.ndarray, reweight: bool, weights_threshold: float
+) -> tuple[PoissonFit, np.ndarray, np.ndarray, np.ndarray]:
+    """Fit, reweight and refit as algo.farrington.fitGLM.flexible (every fit starts afresh, as R's glm).
 
-    Returns the fit, phi = max(1, dispersion) and the raw quasi-Poisson dispersion (what R's
-    summary.glm uses for the trend's t test and for se.fit)."""
+    Returns the final fit; phi = max(1, Pearson dispersion); the dispersion R's summary.glm later uses
+    for the trend's t test and predict.glm for se.fit; and whether the first, unweighted fit converged
+    (R gives up when it did not; the reweighted fit's convergence is not checked).
+
+    R stores the reweighting weights omega in ``model$weights`` after computing phi, so the later
+    summary.glm reads omega where it expects the working weights omega * mu: that dispersion is
+    sum(omega ((y - mu) / mu)^2) / (n - p). It is reproduced here."""
     p = X.shape[1]
-    fit = fit_poisson_batch(ref, X, mu_start=mu_start)
-    raw = dispersion(ref, fit.mu, None, p)
-    phi = np.maximum(raw, 1.0)
-    omega = None
+    fit = fit_poisson_batch(ref, X)
+    ok = fit.converged
+    disp = dispersion(ref, fit, p)
+    summary_disp = disp
     if reweight:
-        h = np.clip(hat_values(fit, X), 0.0, 1.0 - 1e-8)
+        phi = np.maximum(disp, 1.0)
+        h = np.minimum(hat_values(fit, X), 1.0 - 1e-12)
         mu = fit.mu
         s = 1.5 * (ref ** (2.0 / 3.0) * mu ** (-1.0 / 6.0) - np.sqrt(mu)) / np.sqrt(phi[:, None] * (1.0 - h))
         big = s > weights_threshold
         raw = np.where(big, 1.0 / np.where(big, s, 1.0) ** 2, 1.0)
         omega = raw * (ref.shape[1] / raw.sum(axis=1))[:, None]
-        fit = fit_poisson_batch(ref, X, omega, mu_start=fit.mu)
-        raw = dispersion(ref, fit.mu, omega, p)
-        phi = np.maximum(raw, 1.0)
-    return fit, phi, raw
+        fit = fit_poisson_batch(ref, X, omega)
+        disp = dispersion(ref, fit, p)
+        summary_disp = np.sum(omega * ((ref - fit.mu) / fit.mu) ** 2, axis=1) / max(ref.shape[1] - p, 1)
+    return fit, np.maximum(disp, 1.0), summary_disp, ok
 
 
 def _fit_batch(
@@ -139,33 +172,36 @@ def _fit_batch(
     weights_threshold: float,
     p_threshold_trend: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return mu0, phi, Var(eta0_hat) (scaled by the raw dispersion), trend-kept flag for each row of ref."""
+    """Return mu0, phi, Var(eta0_hat) (scaled by the raw dispersion), trend-kept flag for each row of ref.
+
+    Follows algo.farrington.glm: fit with trend; keep it if significant, not extrapolating beyond the
+    largest reference count and b >= 3, else refit without. A fit whose first IRLS does not converge
+    falls back to no trend, and gives NaN (insufficient) when that does not converge either. With
+    b < 3 the trend model is never kept, so it is not fitted."""
     n_fit, n_obs = ref.shape
-    x_notrend = design_matrix(lags, levels, no_periods, False)
+    mu0 = np.full(n_fit, np.nan)
+    phi = np.full(n_fit, np.nan)
+    var0 = np.full(n_fit, np.nan)
     kept = np.zeros(n_fit, dtype=bool)
     if trend and b >= 3:
         x_trend = design_matrix(lags, levels, no_periods, True)
-        fit, phi, raw = _fit(ref, x_trend, reweight, weights_threshold)
-        p = x_trend.shape[1]
-        se = np.sqrt(raw * fit.cov_unscaled[:, 1, 1])  # summary.glm: t test with the unclamped dispersion
-        tval = fit.beta[:, 1] / se
-        pval = 2.0 * stats.t.sf(np.abs(tval), max(n_obs - p, 1))
-        mu0 = np.exp(fit.beta[:, 0])
-        kept = (pval < p_threshold_trend) & (mu0 <= ref.max(axis=1)) & np.isfinite(pval)
-        var0 = raw * fit.cov_unscaled[:, 0, 0]
-        mu_start = fit.mu
-    else:
-        mu_start = None
-        mu0 = np.zeros(n_fit)
-        phi = np.ones(n_fit)
-        var0 = np.zeros(n_fit)
-    redo = ~kept
-    if redo.any():
-        start = None if mu_start is None else mu_start[redo]
-        fit2, phi2, raw2 = _fit(ref[redo], x_notrend, reweight, weights_threshold, start)
-        mu0[redo] = np.exp(fit2.beta[:, 0])
-        phi[redo] = phi2
-        var0[redo] = raw2 * fit2.cov_unscaled[:, 0, 0]
+        fit, phi_t, raw, ok = _flexible(ref, x_trend, reweight, weights_threshold)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tval = fit.beta[:, 1] / np.sqrt(raw * fit.cov_unscaled[:, 1, 1])  # summary.glm's t test
+        pval = 2.0 * stats.t.sf(np.abs(tval), max(n_obs - x_trend.shape[1], 1))
+        m0 = np.exp(fit.beta[:, 0])
+        kept = ok & (pval < p_threshold_trend) & (m0 <= ref.max(axis=1))
+        mu0[kept] = m0[kept]
+        phi[kept] = phi_t[kept]
+        var0[kept] = raw[kept] * fit.cov_unscaled[kept, 0, 0]
+    redo = np.flatnonzero(~kept)
+    if redo.size:
+        x_plain = design_matrix(lags, levels, no_periods, False)
+        fit, phi_r, raw, ok = _flexible(ref[redo], x_plain, reweight, weights_threshold)
+        redo = redo[ok]
+        mu0[redo] = np.exp(fit.beta[ok, 0])
+        phi[redo] = phi_r[ok]
+        var0[redo] = raw[ok] * fit.cov_unscaled[ok, 0, 0]
     return mu0, phi, var0, kept
 
 
@@ -174,7 +210,7 @@ def upper_bound(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (upper bound, a function-free placeholder) — see module docstring for the formulas."""
     if method == "nbPlugin":
-        nb = phi > 1.0 + 1e-9
+        nb = phi > 1.0
         size = mu0 / np.where(nb, phi - 1.0, 1.0)
         upper = np.where(
             nb,
@@ -190,7 +226,7 @@ def upper_bound(
 
 def _pvalue(y: np.ndarray, mu0: np.ndarray, phi: np.ndarray, aux: np.ndarray, method: str) -> np.ndarray:
     if method == "nbPlugin":
-        nb = phi > 1.0 + 1e-9
+        nb = phi > 1.0
         size = aux
         return np.where(
             nb,

@@ -18,6 +18,8 @@ from minqing.alerts.detectors import (
     noufaily,
     pooled_expectation,
 )
+from minqing.alerts.detectors.glm import fit_poisson_batch
+from minqing.alerts.detectors.noufaily import reference_lags
 
 SERIES = np.array([2, 4, 3, 5, 1, 2, 4, 3, 6, 2, 9], dtype=float)
 
@@ -117,6 +119,66 @@ def test_noufaily_insufficient_for_short_or_zero_series():
     res = noufaily(np.zeros((2, 400)))
     assert res.insufficient.all() and not res.alarm.any()
     assert res.status()[0, 0] == INSUFFICIENT_DATA
+
+
+def _r_reference_series() -> np.ndarray:
+    """Two deterministic weekly series: seasonal with a past outbreak, and one with a trend."""
+    t = np.arange(1, 321)
+    a = np.maximum(np.round(6 + 3 * np.sin(2 * np.pi * t / 52) + 2.5 * np.sin(t * 1.7) + ((t * 37) % 7 - 3)), 0)
+    a[149:153] += [8, 15, 10, 4]
+    b = np.maximum(np.round(np.exp(1.5 + 0.003 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / 52)) + ((t * 13) % 7 - 3)), 0)
+    b[-1] += 12
+    return np.vstack([a, b])
+
+
+def test_noufaily_reproduces_r_farrington_flexible():
+    # R 1.20.3: farringtonFlexible(sts(t(y), frequency=52), control=list(range=318:320, b=5, w=3,
+    # noPeriods=10, pastWeeksNotIncluded=26, weightsThreshold=2.58, thresholdMethod="nbPlugin",
+    # alpha=0.01, limit54=c(5,4), trend=TRUE, pThresholdTrend=0.05)) — mu0Vector, phiVector, trend,
+    # upperbound, alarm (bench/alerts_r_compare.R)
+    res = noufaily(_r_reference_series(), [317, 318, 319])
+    r_mu0 = [
+        [8.0285714285714196, 8.1714285714285815, 8.3999999999999329],
+        [14.049839551061883, 14.277081314599865, 14.441665212415836],
+    ]
+    r_phi = [[1.3136826436897679, 1.2956867204112754, 1.2779535767455916], [1.0, 1.0, 1.0]]
+    assert res.extra["expected"] == pytest.approx(np.array(r_mu0), rel=1e-8)
+    assert res.extra["phi"] == pytest.approx(np.array(r_phi), rel=1e-8)
+    assert res.extra["trend"].tolist() == [[False, False, False], [True, True, True]]
+    assert res.upper.tolist() == [[17, 17, 17], [23, 24, 24]]
+    assert res.alarm.tolist() == [[False, False, False], [False, False, True]]
+    assert res.pvalue[1, 2] == pytest.approx(0.0038756256855795308, rel=1e-6)
+
+
+def test_noufaily_blocks_follow_r_for_unequal_lengths():
+    # w=2: 47 weeks between two windows in 7 blocks -> R's blocks(): 7,7,7,7,7,6,6 from the older window on
+    lags, levels = reference_lags(b=1, w=2, no_periods=8, past_weeks_not_included=2)
+    year = levels[(lags > 2) & (lags < 50)]
+    assert np.bincount(year).tolist() == [0, 7, 7, 7, 7, 7, 6, 6]
+    assert levels[lags == 49].tolist() == [1] and levels[lags == 3].tolist() == [7]  # oldest block first
+    assert np.flatnonzero(levels == 0).size == 5  # the window 52 +- 2
+
+
+def test_noufaily_original_farrington_keeps_current_window_after_exclusion():
+    # R with noPeriods=1: the current year's window (lags <= w) is a block too, minus the excluded weeks
+    lags, levels = reference_lags(b=2, w=3, no_periods=1, past_weeks_not_included=1)
+    assert lags.tolist() == [2, 3, *range(49, 56), *range(101, 108)] and not levels.any()
+
+
+def test_irls_stops_as_r_and_flags_non_convergence():
+    rng = np.random.default_rng(12)
+    X = np.column_stack([np.ones(60), np.arange(60) / 60.0])
+    y = rng.poisson(np.exp(1 + X[:, 1]), size=(3, 60)).astype(float)
+    fit = fit_poisson_batch(y, X)
+    assert fit.converged.all()
+    assert np.abs((y - fit.mu) @ X).max() < 1e-6  # score equations at the MLE
+    assert not fit_poisson_batch(y, X, max_iter=1).converged.any()
+    # all zeros, as R's glm(): 60 weeks converge at iteration 24 (intercept -26.30259), 237 weeks (the
+    # Noufaily reference) do not converge in 25, so R and the detector give no result
+    zero = fit_poisson_batch(np.zeros((1, 60)), X)
+    assert zero.converged.all() and zero.beta[0, 0] == pytest.approx(-26.30259, abs=1e-5)
+    X237 = np.column_stack([np.ones(237), np.arange(1, 238)])
+    assert not fit_poisson_batch(np.zeros((1, 237)), X237).converged.any()
 
 
 @pytest.mark.parametrize(
