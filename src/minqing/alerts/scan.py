@@ -66,6 +66,8 @@ class ScanConfig:
     spacetime_max_window: int = 7  # windows of the last 1..7 days
     spacetime_max_areas: int = 25  # circles of at most 25 villages (about one township) …
     spacetime_max_fraction: float = 0.1  # … and at most 10 % of the villages
+    # recurrence interval = 1 / (p × scans a day); 1 counts per category, the number of categories county-wide
+    spacetime_scans_per_day: float = 1.0
     replicates: int = 999
     early_stop: int | None = 10  # sequential Monte Carlo (Besag & Clifford); None draws all replicates
     min_recurrence_days: float = 100.0
@@ -294,6 +296,7 @@ def scan_spacetime_block(
         early_stop=config.early_stop,
         seed=seed,
         min_recurrence_days=config.min_recurrence_days,
+        scans_per_day=config.spacetime_scans_per_day,
     )
 
 

@@ -233,3 +233,15 @@ def test_ties_report_the_smallest_circle_and_window():
     # circles around 4, 5, 6, 7, 8 that add empty villages tie with {6}; the single village is reported
     best = res.most_likely
     assert best.areas == [6] and best.window_days == 1 and best.observed == 4
+
+
+def test_scans_per_day_divides_the_recurrence_interval():
+    from minqing.alerts.scan import ScanConfig, scan_spacetime_block, spacetime_neighbours
+
+    _, coords, y = _yiyang_like(24)
+    y[spacetime_neighbours(coords)[0][9, :3], -1] += 3
+    one = ScanConfig(spacetime_days=200, early_stop=None)
+    per_county = ScanConfig(spacetime_days=200, early_stop=None, spacetime_scans_per_day=15)
+    a = scan_spacetime_block(y, coords, spacetime_neighbours(coords, one), one, seed=4).most_likely
+    b = scan_spacetime_block(y, coords, spacetime_neighbours(coords, per_county), per_county, seed=4).most_likely
+    assert a.p_value == b.p_value and b.recurrence_days == pytest.approx(a.recurrence_days / 15)
