@@ -27,6 +27,7 @@ from minqing.stats.models import Report, SavedQuery
 
 COUNT_CAP = 1000  # capped count, as on the case list: cheap at any size, exact below the cap
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+LONG_TEXT = ("content", "reply_text", "decline_reason")
 
 
 def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
@@ -80,12 +81,14 @@ def supervision(request: HttpRequest) -> HttpResponse:
     if scope is None:
         raise PermissionDenied("您没有查看督办台的权限")
     live = selectors.live_counts(request.user, scope)
-    cases = selectors.scoped_cases(request.user, scope).select_related("lead_unit", "category")
+    # The lists show no case text: leave the long columns in the table.
+    cases = selectors.scoped_cases(request.user, scope).select_related("lead_unit", "category").defer(*LONG_TEXT)
     queries = selectors.live_queries()
+    unsatisfied = selectors.unsatisfied_cases(request.user, scope).select_related("lead_unit", "category")
     sections = [
         (tile, list(cases.filter(queries[tile.key]).order_by("handle_due", "id")[:20]))
         if tile.key in queries
-        else (tile, list(selectors.unsatisfied_cases(request.user, scope).select_related("lead_unit")[:20]))
+        else (tile, list(unsatisfied.defer(*LONG_TEXT)[:20]))
         for tile in dashboards.live_tiles(scope, live)
         if tile.key != "open"
     ]

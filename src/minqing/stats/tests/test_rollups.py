@@ -136,3 +136,18 @@ def test_late_event_behind_the_cursor_is_picked_up(staff):
     assert rollups.update() == 1
     assert RollupCursor.objects.get().gaps == {}
     assert sum(r.accepted for r in DailyRollup.objects.all()) == 1
+
+
+def test_migration_fills_the_month_and_unit_day_tables_from_the_daily_rows(staff):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for i, stop in enumerate(STOPS):
+        drive(CasePlan(start=BASE + timedelta(days=17 * i), stop=stop, rating="satisfied" if i % 2 else None), staff)
+    rollups.update()
+    MonthlyRollup.objects.all().delete()
+    UnitDayRollup.objects.all().delete()
+    import_module("minqing.stats.migrations.0004_month_and_unit_day_rollups").derive_from_daily(apps, None)
+    assert MonthlyRollup.objects.count() > 1  # the cases span several months
+    assert_derived_tables_equal_daily()
