@@ -260,14 +260,15 @@ class _MonteCarlo:
     ) -> _MonteCarlo:
         area_tot = y.sum(axis=1)
         recent_days = y.sum(axis=0)[::-1][:w]
-        small = np.int16 if area_tot.sum() < 32000 else np.int32
+        m = int(recent_days.sum())
+        # a replicate's cylinder holds at most the m cases of the window (a year's total may not fit int16)
+        small = np.int16 if m < 32000 else np.int32
 
         def rank_major(x: np.ndarray, dtype: type) -> np.ndarray:
             return np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype).ravel()
 
         cmin_r, a_r, b_r = rank_major(cmin, np.int64), rank_major(a, float), rank_major(b, float)
         shape = (nn.shape[1], nn.shape[0], w)
-        m = int(recent_days.sum())
         ccrit, check = [], []
         for level in levels:
             cc = critical_counts(cmin_r, a_r, b_r, f, level)
@@ -278,7 +279,7 @@ class _MonteCarlo:
             area_tot=area_tot.astype(np.int64),
             slot_day=np.repeat(np.arange(w), recent_days),
             nn_t=np.ascontiguousarray(nn.T),
-            cmin=cmin_r.astype(small),
+            cmin=np.minimum(cmin_r, m + 1).astype(small),  # above m is as unreachable as m + 1
             ccrit=ccrit,
             check=check,
             levels=np.asarray(levels, dtype=float),

@@ -245,3 +245,29 @@ def test_scans_per_day_divides_the_recurrence_interval():
     a = scan_spacetime_block(y, coords, spacetime_neighbours(coords, one), one, seed=4).most_likely
     b = scan_spacetime_block(y, coords, spacetime_neighbours(coords, per_county), per_county, seed=4).most_likely
     assert a.p_value == b.p_value and b.recurrence_days == pytest.approx(a.recurrence_days / 15)
+
+
+def test_a_long_busy_study_period_keeps_exact_counts():
+    from minqing.alerts.detectors import spacetime as st
+
+    _, coords, y = _county(13, n=40, days=400, rate=2.2)  # ~35,000 cases: more than int16 holds
+    total = int(y.sum())
+    assert total > 32767
+    nn, _ = neighbour_order(coords, max_areas=4, max_fraction=0.2)
+    exp = np.cumsum(y.sum(axis=1)[nn], axis=1)[:, :, None] * st.window_sums(y.sum(axis=0), 7)[None, None, :] / total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.log(exp) - np.log(total - exp)
+        b = total * np.log(total - exp)
+    cmin = np.floor(exp).astype(int) + 1
+    f = st._table_f(total)
+    levels = np.array([12.0, 6.0])
+    mc = st._MonteCarlo.build(y, nn, cmin, a, b, f, 7, levels)
+    assert mc.cmin.dtype == np.int16  # the window's ~600 cases decide the width
+    cyl = mc.cylinder_counts(np.random.default_rng(2), 200).astype(np.int64)
+    full_cells = lambda x: np.ascontiguousarray(x.transpose(1, 0, 2)).ravel()  # noqa: E731
+    ca, cb, cm = full_cells(a), full_cells(b), full_cells(cmin)
+    best = np.where(cyl >= cm, f[cyl] - cyl * ca - cb, 0.0).max(axis=1)
+    reached = mc.replicate_max(np.random.default_rng(2), 200)
+    for level in levels:
+        assert np.array_equal(best >= level, reached >= level)
+    assert (best >= levels[-1]).any()  # the comparison is not vacuous
