@@ -150,6 +150,24 @@ def test_noufaily_reproduces_r_farrington_flexible():
     assert res.pvalue[1, 2] == pytest.approx(0.0038756256855795308, rel=1e-6)
 
 
+def test_farrington_reproduces_r_delta_bound():
+    # R 1.20.3 as above with noPeriods=1, pastWeeksNotIncluded=3, weightsThreshold=1, thresholdMethod="delta"
+    res = farrington(_r_reference_series(), [317, 318, 319])
+    r_upper = [
+        [15.118809456523811, 15.359270344860898, 15.562426381036902],
+        [23.464310772903911, 23.903872683654281, 24.280888345408624],
+    ]
+    r_expected = [
+        [7.7850638681812434, 7.9549215272462765, 8.0980018035447756],
+        [13.883654852584236, 14.218621317042906, 14.513104729513316],
+    ]
+    assert res.upper == pytest.approx(np.array(r_upper), rel=1e-8)
+    assert res.extra["expected"] == pytest.approx(np.array(r_expected), rel=1e-8)
+    assert res.extra["trend"].tolist() == [[False, False, False], [True, True, True]]
+    assert res.alarm.tolist() == [[False, False, False], [False, False, True]]
+    assert res.pvalue[1, 2] == pytest.approx(0.0034658962827570274, rel=1e-6)
+
+
 def test_noufaily_blocks_follow_r_for_unequal_lengths():
     # w=2: 47 weeks between two windows in 7 blocks -> R's blocks(): 7,7,7,7,7,6,6 from the older window on
     lags, levels = reference_lags(b=1, w=2, no_periods=8, past_weeks_not_included=2)
