@@ -8,8 +8,6 @@ the action endpoints get past the 404 and into the verbs.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import schemathesis
 from django.core import signals
@@ -64,7 +62,6 @@ def test_whole_schema(world, keep_connection):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
-    started = time.monotonic()
     failures: list[str] = []
     statuses: dict[int, int] = {}
     for operation in operations:
@@ -95,4 +92,3 @@ def test_whole_schema(world, keep_connection):
     assert not failures, "\n\n".join(failures)
     print("responses by status:", dict(sorted(statuses.items())))
     assert statuses.get(200, 0) > 50 and statuses.get(422, 0) > 20
-    assert time.monotonic() - started < 120
