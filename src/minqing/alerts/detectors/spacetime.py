@@ -291,8 +291,9 @@ class _MonteCarlo:
         m = self.slot_day.size
         n_area, w = self.nn_t.shape[1], self.max_window
         # how many of each area's cases fall in the window: multivariate hypergeometric (a uniform
-        # m-subset of the C cases), O(areas) per replicate instead of O(C) however long the study period
-        in_window = rng.multivariate_hypergeometric(self.area_tot, m, size=r).ravel()
+        # m-subset of the C cases); "count" draws in about O(m) per replicate, however long the period
+        method = "count" if self.area_tot.sum() < 10**9 else "marginals"
+        in_window = rng.multivariate_hypergeometric(self.area_tot, m, size=r, method=method).ravel()
         area = np.repeat(np.tile(np.arange(n_area), r), in_window).reshape(r, m)
         days = rng.permuted(np.broadcast_to(self.slot_day, (r, m)), axis=1)
         flat = (np.arange(r)[:, None] * n_area + area) * w + days
