@@ -186,10 +186,10 @@ def _fit_batch(
     if trend and b >= 3:
         x_trend = design_matrix(lags, levels, no_periods, True)
         fit, phi_t, raw, ok = _flexible(ref, x_trend, reweight, weights_threshold)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             tval = fit.beta[:, 1] / np.sqrt(raw * fit.cov_unscaled[:, 1, 1])  # summary.glm's t test
+            m0 = np.exp(fit.beta[:, 0])  # inf for a wild extrapolation: not kept, as in R
         pval = 2.0 * stats.t.sf(np.abs(tval), max(n_obs - x_trend.shape[1], 1))
-        m0 = np.exp(fit.beta[:, 0])
         kept = ok & (pval < p_threshold_trend) & (m0 <= ref.max(axis=1))
         mu0[kept] = m0[kept]
         phi[kept] = phi_t[kept]
