@@ -132,6 +132,7 @@ class Loader:
         return value
 
     def _case(self, submitted: datetime, age_days: float) -> tuple[dict, list[dict], list[dict], dict | None]:
+        from minqing.cases.models import event_chain_record
         from minqing.core.hashchain import GENESIS, link_hash
 
         rng = self.rng
@@ -190,16 +191,7 @@ class Loader:
         for seq, action in enumerate(plan, start=1):
             from_state, to_state, (actor_id, label), payload = transitions[action]
             created = times[action].astimezone(UTC)
-            record = {
-                "case": case_id,
-                "seq": seq,
-                "at": created.isoformat(),
-                "actor": label,
-                "action": action,
-                "from": from_state,
-                "to": to_state,
-                "payload": payload,
-            }
+            record = event_chain_record(case_id, seq, created, label, action, from_state, to_state, payload)
             digest = link_hash(previous, record)
             events.append(
                 {

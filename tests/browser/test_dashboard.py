@@ -75,6 +75,6 @@ def test_county_dashboard_shows_real_figures(live_server, page, county_with_case
     screenshot(page, "stats_county_dashboard")
 
     # A number leads to the cases behind it.
-    page.locator(".kpis >> nth=1").locator("[data-kpi=closed]").click()
+    page.locator(".kpis >> nth=1").locator("[data-kpi=closed] a.value").click()
     page.wait_for_url("**/stats/query/**")
     assert page.locator("#result-total").inner_text() == str(expected.closed)

@@ -412,14 +412,37 @@ class CaseEvent(models.Model):
         return f"{self.case_id}#{self.seq} {self.action}"
 
     def chain_record(self) -> dict:
-        return {
-            "case": self.case_id,
-            "seq": self.seq,
-            # Hashed in UTC: the database hands times back in UTC whatever zone they were written in.
-            "at": self.created_at.astimezone(UTC).isoformat(),
-            "actor": self.actor_label,
-            "action": self.action,
-            "from": self.from_state,
-            "to": self.to_state,
-            "payload": self.payload,
-        }
+        return event_chain_record(
+            self.case_id,
+            self.seq,
+            self.created_at,
+            self.actor_label,
+            self.action,
+            self.from_state,
+            self.to_state,
+            self.payload,
+        )
+
+
+def event_chain_record(
+    case_id: int,
+    seq: int,
+    created_at: datetime,
+    actor_label: str,
+    action: str,
+    from_state: str,
+    to_state: str,
+    payload: dict,
+) -> dict:
+    """What an event's hash covers; bulk loaders call this directly so their chains verify."""
+    return {
+        "case": case_id,
+        "seq": seq,
+        # Hashed in UTC: the database hands times back in UTC whatever zone they were written in.
+        "at": created_at.astimezone(UTC).isoformat(),
+        "actor": actor_label,
+        "action": action,
+        "from": from_state,
+        "to": to_state,
+        "payload": payload,
+    }

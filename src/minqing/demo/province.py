@@ -346,6 +346,7 @@ class Loader:
         return self.names[k % len(self.names)], phone, first17 + id_check_digit(first17)
 
     def build(self, i: int, rng: random.Random, out: dict[str, list]) -> None:
+        from minqing.cases.models import event_chain_record
         from minqing.core import crypto
         from minqing.core.deadlines import LOCAL_TZ
         from minqing.core.hashchain import GENESIS, link_hash
@@ -513,16 +514,7 @@ class Loader:
         light: list[_Event] = []
         for seq, (action, before, after, at, (actor_id, label), payload) in enumerate(events, start=1):
             created = at.astimezone(UTC)
-            record = {
-                "case": case_id,
-                "seq": seq,
-                "at": created.isoformat(),
-                "actor": label,
-                "action": action,
-                "from": before,
-                "to": after,
-                "payload": payload,
-            }
+            record = event_chain_record(case_id, seq, created, label, action, before, after, payload)
             digest = link_hash(previous, record)
             out["event"].append(
                 {
