@@ -136,9 +136,11 @@ def idempotent(
             response = render(status, produce(), out)
             _store(request, key, scope, fingerprint, status, response)
         return response
-    except IntegrityError:
+    except (IntegrityError, DomainError):
+        # A same-key twin may have committed while this one waited (on the unique index, or on a
+        # row lock that then made the action refuse): replay it. Otherwise the error is our own.
         winner = _record(key, scope)
-        if winner is None:  # the action's own integrity error, not a lost race
+        if winner is None:
             raise
     return _replay(winner, fingerprint)
 

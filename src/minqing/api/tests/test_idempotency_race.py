@@ -39,3 +39,49 @@ def test_concurrent_duplicates_create_one_case(api_as, citizen, submission):
     assert statuses in ([201, 201], [201, 409])
     created = [r for r in responses if r.status_code == 201]
     assert len({r.content for r in created}) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_case_action_replays_the_winner(api_as, dispatcher, category):
+    from minqing.testing.personas import LIUQUAN, first_village
+
+    centre = api_as(dispatcher)
+    registered = centre.post(
+        "/staff/cases",
+        {
+            "channel": "walk_in",
+            "category_id": category.pk,
+            "title": "村道被占用无法通行",
+            "content": "村东头道路被人堆放建材，车辆无法通行。",
+            "village": first_village(LIUQUAN).code,
+            "parties": [{"name": "王大力", "phone": "13912345678"}],
+        },
+    )
+    assert registered.status_code == 201, registered.content
+    case = registered.json()
+    clients = [api_as(dispatcher), api_as(dispatcher)]
+    barrier = threading.Barrier(len(clients))
+    responses: list = [None] * len(clients)
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            responses[index] = clients[index].post(
+                f"/staff/cases/{case['id']}/actions/accept",
+                {"expected_version": case["version"]},
+                headers={"Idempotency-Key": "accept-race-1"},
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # Whichever waited (on the unique index or on the case's row lock) gets the winner's answer,
+    # not a version conflict, and the case was accepted once.
+    assert [r.status_code for r in responses] == [200, 200], [r.content for r in responses]
+    assert responses[0].content == responses[1].content
+    assert Case.objects.get(pk=case["id"]).events.filter(action="accept").count() == 1
