@@ -52,6 +52,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "bench"))
+from bulk_cases import free_port, minqing, percentile  # noqa: E402  (shared bench helpers)
+
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 SCENARIOS = ("raw", "bare", "full", "raw+photo", "bare+photo", "full+photo", "full+2req")
 BARE_PATH, BARE_PHOTO_PATH, RAW_PATH = "/api/v1/bench/bare", "/api/v1/bench/bare-photo", "/bench/raw/"
@@ -388,29 +391,7 @@ class Scenario:
         return self.ok / self.seconds if self.seconds else 0.0
 
 
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 # --- orchestration ----------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _minqing(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "minqing.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if done.returncode:
-        sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
-        raise SystemExit(f"failed: minqing {' '.join(args)}")
 
 
 def _load() -> str:
@@ -435,7 +416,7 @@ def _counts(db_url: str) -> dict[str, int]:
 
 
 def run_http(env: dict[str, str], setup: dict, photo: bytes, args: argparse.Namespace) -> dict[str, Scenario]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -545,8 +526,8 @@ def main() -> None:
             began = time.perf_counter()
             env["DJANGO_SETTINGS_MODULE"] = "minqing.settings"
             for step in (("migrate", "--noinput", "-v0"), ("orgs", "load", "yiyang"), ("calendar", "seed")):
-                _minqing(env, *step)
-            _minqing(env, "demo", "accounts")
+                minqing(env, *step)
+            minqing(env, "demo", "accounts")
             env["DJANGO_SETTINGS_MODULE"] = "bench.bench_settings"
             done = subprocess.run(
                 [

@@ -383,7 +383,7 @@ def load_worker(args: argparse.Namespace) -> None:
 # --- HTTP measurement ------------------------------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -409,14 +409,16 @@ def _login(base: str, username: str, password: str):
     return session
 
 
-def _percentile(values: list[float], share: float) -> float:
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def measure_http(env: dict[str, str], ids: dict[str, list[int]], requests_per_page: int) -> dict[str, dict]:
     Path(env["MINQING_DATA_DIR"], "static").mkdir(exist_ok=True)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [
@@ -462,7 +464,7 @@ def measure_http(env: dict[str, str], ids: dict[str, list[int]], requests_per_pa
                     statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
                 results[f"{username} {page}"] = {
                     "p50": statistics.median(times),
-                    "p95": _percentile(times, 0.95),
+                    "p95": percentile(times, 0.95),
                     "statuses": statuses,
                     "bytes": len(response.content),
                 }
@@ -480,7 +482,7 @@ def measure_http(env: dict[str, str], ids: dict[str, list[int]], requests_per_pa
 # --- orchestration ----------------------------------------------------------------------------
 
 
-def _minqing(env: dict[str, str], *args: str) -> None:
+def minqing(env: dict[str, str], *args: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "minqing.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -506,8 +508,8 @@ def bench_backend(backend: str, args: argparse.Namespace, data_dir: str) -> dict
     if not (args.reuse and ids_file.exists()):
         began = time.perf_counter()
         for step in (("migrate", "--noinput", "-v0"), ("orgs", "load", "yiyang"), ("calendar", "seed")):
-            _minqing(env, *step)
-        _minqing(env, "demo", "accounts")
+            minqing(env, *step)
+        minqing(env, "demo", "accounts")
         print(f"  [{backend}] setup {time.perf_counter() - began:.1f} s; loading {args.cases} cases", flush=True)
         done = subprocess.run(
             [sys.executable, __file__, "--worker", "--cases", str(args.cases), "--seed", str(args.seed)],

@@ -98,7 +98,7 @@ def measure_worker(args: argparse.Namespace) -> None:
         json.dumps(
             {
                 "metric_p50": statistics.median(times),
-                "metric_p95": bulk_cases._percentile(times, 0.95),
+                "metric_p95": bulk_cases.percentile(times, 0.95),
                 "metric_check": counters.received,
                 "pdf_s": pdf_s,
                 "pdf_bytes": len(pdf),
@@ -123,7 +123,7 @@ def measure_http(env: dict[str, str], args: argparse.Namespace) -> dict[str, dic
     import requests
 
     Path(env["MINQING_DATA_DIR"], "static").mkdir(exist_ok=True)
-    port = bulk_cases._free_port()
+    port = bulk_cases.free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [
@@ -161,7 +161,7 @@ def measure_http(env: dict[str, str], args: argparse.Namespace) -> dict[str, dic
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             results[name] = {
                 "p50": statistics.median(times),
-                "p95": bulk_cases._percentile(times, 0.95),
+                "p95": bulk_cases.percentile(times, 0.95),
                 "statuses": statuses,
                 "load": os.getloadavg()[0],
             }
@@ -181,7 +181,7 @@ def measure_http(env: dict[str, str], args: argparse.Namespace) -> dict[str, dic
 
 def _timed_minqing(env: dict[str, str], *args: str) -> float:
     began = time.perf_counter()
-    bulk_cases._minqing(env, *args)
+    bulk_cases.minqing(env, *args)
     return time.perf_counter() - began
 
 
@@ -198,7 +198,7 @@ def _prepare_fresh(backend: str, env: dict[str, str], args: argparse.Namespace) 
         ("calendar", "seed"),
         ("demo", "accounts"),
     ):
-        bulk_cases._minqing(env, *step)
+        bulk_cases.minqing(env, *step)
     loader = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "bulk_cases.py"), "--worker", "--cases", str(args.cases), "--seed", "1"],
         cwd=ROOT,
@@ -225,7 +225,7 @@ def _prepare_fresh(backend: str, env: dict[str, str], args: argparse.Namespace) 
 
 
 def _prepare_reused(backend: str, env: dict[str, str], args: argparse.Namespace) -> dict:
-    bulk_cases._minqing(env, "migrate", "--noinput", "-v0")
+    bulk_cases.minqing(env, "migrate", "--noinput", "-v0")
     probe = subprocess.run(
         [sys.executable, __file__, "--probe", "--user", args.user],
         cwd=ROOT,
@@ -237,7 +237,7 @@ def _prepare_reused(backend: str, env: dict[str, str], args: argparse.Namespace)
         raise SystemExit("probe of the reused database failed")
     found = json.loads(probe.stdout.strip().splitlines()[-1])
     if not found["user"]:
-        bulk_cases._minqing(env, "demo", "accounts", "-v0")
+        bulk_cases.minqing(env, "demo", "accounts", "-v0")
     figures = {"cases": found["cases"], "events": found["events"]}
     figures["update_s"] = _timed_minqing(env, "stats", "update")
     print(
