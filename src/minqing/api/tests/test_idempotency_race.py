@@ -11,17 +11,15 @@ from minqing.api.models import IdempotencyRecord
 from minqing.cases.models import Case
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_duplicates_create_one_case(api_as, citizen, submission):
-    clients = [api_as(citizen), api_as(citizen)]
-    body = submission()
+def _post_at_once(clients: list, path: str, body: dict, key: str) -> list:
+    """The same POST from every client at the same moment, each on its own thread and connection."""
     barrier = threading.Barrier(len(clients))
     responses: list = [None] * len(clients)
 
     def run(index: int) -> None:
         try:
             barrier.wait()
-            responses[index] = clients[index].post("/cases", body, headers={"Idempotency-Key": "race-1"})
+            responses[index] = clients[index].post(path, body, headers={"Idempotency-Key": key})
         finally:
             connection.close()
 
@@ -30,6 +28,12 @@ def test_concurrent_duplicates_create_one_case(api_as, citizen, submission):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return responses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicates_create_one_case(api_as, citizen, submission):
+    responses = _post_at_once([api_as(citizen), api_as(citizen)], "/cases", submission(), "race-1")
 
     assert Case.objects.count() == 1
     assert IdempotencyRecord.objects.count() == 1
@@ -59,26 +63,12 @@ def test_concurrent_duplicate_case_action_replays_the_winner(api_as, dispatcher,
     )
     assert registered.status_code == 201, registered.content
     case = registered.json()
-    clients = [api_as(dispatcher), api_as(dispatcher)]
-    barrier = threading.Barrier(len(clients))
-    responses: list = [None] * len(clients)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            responses[index] = clients[index].post(
-                f"/staff/cases/{case['id']}/actions/accept",
-                {"expected_version": case["version"]},
-                headers={"Idempotency-Key": "accept-race-1"},
-            )
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    responses = _post_at_once(
+        [api_as(dispatcher), api_as(dispatcher)],
+        f"/staff/cases/{case['id']}/actions/accept",
+        {"expected_version": case["version"]},
+        "accept-race-1",
+    )
 
     # Whichever waited (on the unique index or on the case's row lock) gets the winner's answer,
     # not a version conflict, and the case was accepted once.
