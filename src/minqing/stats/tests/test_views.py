@@ -103,6 +103,10 @@ def test_query_results_stay_within_the_remit(client, some_cases):
         ("category=abc", "二级分类"),
         ("page=-3", "页码"),
         ("phone=abc", "信访人手机号"),
+        ("date_kind=someday", "不是有效的选项"),
+        ("signed_on_time=maybe", "不是有效的选项"),
+        ("resolved=perhaps", "不是有效的选项"),
+        ("rating=wonderful", "不是有效的选项"),
     ],
 )
 def test_bad_filters_answer_400_with_a_chinese_message(client, dispatcher, query, fragment):
