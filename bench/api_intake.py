@@ -447,13 +447,13 @@ def run_http(env: dict[str, str], setup: dict, photo: bytes, args: argparse.Name
                 time.sleep(0.2)
         bodies = [json.dumps(b, ensure_ascii=False).encode() for b in setup["bodies"]]
         fields = [submission_fields(b) for b in setup["bodies"]]
-        scenarios = {name: Scenario(name, bodies, fields, photo) for name in SCENARIOS}
+        scenarios = {name: Scenario(name, bodies, fields, photo) for name in args.scenarios}
         clients = [Client(port, token) for token in setup["tokens"]]
         print(f"  warm-up: {args.warmup} s per scenario", flush=True)
-        for name in SCENARIOS:  # warm-up: imports, caches, connections in both workers; not counted
+        for name in args.scenarios:  # warm-up: imports, caches, connections in both workers; not counted
             Scenario(name, bodies, fields, photo).phase(clients, args.warmup, seed=0)
         for round_no in range(1, args.rounds + 1):
-            for name in SCENARIOS:
+            for name in args.scenarios:
                 scenario = scenarios[name]
                 before = scenario.ok
                 seconds_before = scenario.seconds
@@ -464,6 +464,14 @@ def run_http(env: dict[str, str], setup: dict, photo: bytes, args: argparse.Name
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def _scenario_list(text: str) -> list[str]:
+    names = text.split(",")
+    unknown = sorted(set(names) - set(SCENARIOS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown scenario {', '.join(unknown)}; choose from {','.join(SCENARIOS)}")
+    return [name for name in SCENARIOS if name in names]
 
 
 def main() -> None:
@@ -477,6 +485,12 @@ def main() -> None:
         type=int,
         default=4,
         help="gunicorn threads per worker; >1 means the gthread worker class (default 4, as `scripts/dev.py start`)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        type=_scenario_list,
+        default=list(SCENARIOS),
+        help=f"comma-separated subset to run (default all: {','.join(SCENARIOS)})",
     )
     parser.add_argument("--pool", type=int, default=500, help="distinct submission bodies (default 500)")
     parser.add_argument("--profile", type=int, default=0, help="then cProfile this many submissions in-process")
@@ -502,7 +516,7 @@ def main() -> None:
     print(f"API intake vs a bare insert, PostgreSQL, gunicorn minqing.wsgi with 2 {worker} on loopback")
     print(
         f"client: {args.threads} threads (http.client, one connection each), {args.rounds} rounds × "
-        f"{args.seconds:g} s per scenario, interleaved: {', '.join(SCENARIOS)}"
+        f"{args.seconds:g} s per scenario, interleaved: {', '.join(args.scenarios)}"
     )
     print("settings: bench.bench_settings = minqing.settings + ROOT_URLCONF bench.bench_urls + API_RATE_LIMITS")
     print("          raised to 1000000/m (default, auth) and 1000000/h (submit); DEBUG=0; SMS not used (tokens)")
@@ -584,8 +598,7 @@ def report(scenarios: dict[str, Scenario], args: argparse.Namespace, load_after:
     print()
     print(f"{'scenario':<12} {'ok':>7} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
     print("-" * 55)
-    for name in SCENARIOS:
-        s = scenarios[name]
+    for name, s in scenarios.items():
         errors = sum(s.errors.values())
         print(
             f"{name:<12} {s.ok:7d} {errors:7d} {s.rate:8.1f} "
@@ -593,12 +606,14 @@ def report(scenarios: dict[str, Scenario], args: argparse.Namespace, load_after:
         )
     print("(full+photo: one multipart POST /api/v1/cases with the photo; full+2req: the JSON submission, then")
     print(" POST /cases/{reference}/attachments, timed as one unit; bare = ninja + pydantic + ORM; raw = Django + SQL)")
-    for name in SCENARIOS:
+    for name in scenarios:
         for what, n in sorted(scenarios[name].errors.items(), key=lambda kv: -kv[1])[:5]:
             print(f"  error {name}: {n} × {what}")
 
     def ratio(a: str, b: str) -> float:
-        return scenarios[a].rate / scenarios[b].rate if scenarios[b].rate else float("nan")
+        if a not in scenarios or b not in scenarios or not scenarios[b].rate:
+            return float("nan")
+        return scenarios[a].rate / scenarios[b].rate
 
     for a, b, target in (
         ("full", "bare", True),
@@ -609,6 +624,8 @@ def report(scenarios: dict[str, Scenario], args: argparse.Namespace, load_after:
         ("bare", "raw", False),
     ):
         value = ratio(a, b)
+        if value != value:  # a scenario that did not run
+            continue
         verdict = f"  ({'meets' if value >= 0.5 else 'misses'} ≥ 0.50)" if target else ""
         print(f"ratio {a} / {b}, requests/s: {' ' * (24 - len(a) - len(b))}{value:.2f}{verdict}")
     print(f"rows: {', '.join(f'{k} {v}' for k, v in counts.items())}")

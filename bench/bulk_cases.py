@@ -353,12 +353,10 @@ class Loader:
                 raise SystemExit(f"case {case_id}: broken chain {problem}")
 
     def _finish(self) -> None:
-        from minqing.cases.models import CaseCounter
+        from minqing.cases.numbering import raise_floor
 
         for year, count in self.counters.items():
-            counter, _ = CaseCounter.objects.get_or_create(prefix=self.prefix, year=year)
-            counter.last_number = max(counter.last_number, count)
-            counter.save(update_fields=["last_number"])
+            raise_floor(self.prefix, year, count)
         with self.connection.cursor() as cursor:
             if self.vendor == "postgresql":
                 for model in self.models.values():

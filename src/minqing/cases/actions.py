@@ -14,18 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from minqing.cases import notifications
+from minqing.cases import notifications, numbering
 from minqing.cases.attachments import CheckedFile, UploadedFile, check_uploads, store_attachment
 from minqing.cases.deadlines import due_for, extended_due
 from minqing.cases.lifecycle import TRANSITIONS, Actor, actor_kinds
 from minqing.cases.models import (
     OPEN_STATES,
     Case,
-    CaseCounter,
     CaseEvent,
     CaseState,
     CaseUnit,
@@ -183,43 +181,6 @@ def record_side_event(case: Case | int, actor, action: str, payload: dict, *, at
 # --- Registration -----------------------------------------------------------
 
 
-_COUNTER_SQL: dict[tuple[str, bool], str] = {}
-
-
-def _next_reference(at: datetime) -> str:
-    return _next_reference_and_id(at, case_id=False)[0]
-
-
-def _next_reference_and_id(at: datetime, *, case_id: bool) -> tuple[str, int | None]:
-    """The next reference number of the year, in one `UPDATE … RETURNING` (PostgreSQL, SQLite ≥ 3.35).
-
-    The UPDATE holds the counter row lock until commit, so two registrations never share a number.
-    On PostgreSQL, with `case_id`, the same statement also draws the new case's id from its sequence,
-    so the case can be inserted once, its first event's hash (which covers the id) already set."""
-    prefix, year = settings.MINQING_CASE_PREFIX, local_date(at).year
-    alias = CaseCounter.objects.db
-    connection = connections[alias]
-    with_id = case_id and connection.vendor == "postgresql"
-    sql = _COUNTER_SQL.get((alias, with_id))
-    if sql is None:
-        quote = connection.ops.quote_name
-        sql = (
-            f"UPDATE {quote(CaseCounter._meta.db_table)} SET last_number = last_number + 1"
-            " WHERE prefix = %s AND year = %s RETURNING last_number"
-        )
-        if with_id:
-            sql += f", nextval(pg_get_serial_sequence('{Case._meta.db_table}', '{Case._meta.pk.column}'))"
-        _COUNTER_SQL[(alias, with_id)] = sql
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [prefix, year])
-        row = cursor.fetchone()
-        if row is None:  # the year's first case
-            CaseCounter.objects.get_or_create(prefix=prefix, year=year)
-            cursor.execute(sql, [prefix, year])
-            row = cursor.fetchone()
-    return f"{prefix}{year}-{row[0]:06d}", (row[1] if with_id else None)
-
-
 def _validate_new_case(data: NewCase) -> None:
     errors = []
     if data.channel not in Channel.values:
@@ -249,7 +210,7 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
     at = at or timezone.now()
     # No savepoint of its own: a failure here is not one a caller recovers from inside its transaction.
     with transaction.atomic(savepoint=False):
-        reference, case_id = _next_reference_and_id(at, case_id=True)
+        reference, case_id = numbering.next_reference_and_id(at)
         case = Case(
             pk=case_id,
             reference=reference,

@@ -772,16 +772,13 @@ def finish(plan: Plan, years: dict[int, int]) -> dict:
     """After every worker: reference counters, sequences, rollups from the staging rows, the cursor."""
     from django.conf import settings
 
-    from minqing.cases.models import CaseCounter
+    from minqing.cases.numbering import raise_floor
     from minqing.stats.models import CaseRollupState, CaseSearchDoc, RollupCursor
 
     timings = {}
     began = time.perf_counter()
     for year, number in years.items():
-        counter, _ = CaseCounter.objects.get_or_create(prefix=settings.MINQING_CASE_PREFIX, year=int(year))
-        if counter.last_number < number:
-            counter.last_number = number
-            counter.save(update_fields=["last_number"])
+        raise_floor(settings.MINQING_CASE_PREFIX, int(year), number)
     tables = ("cases_case", "cases_party", "cases_caseunit", "cases_caseevent", "feedback_rating")
     with connection.cursor() as cursor:
         if plan.stats:
