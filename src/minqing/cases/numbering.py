@@ -104,4 +104,3 @@ def _create_sequence(connection, prefix: str, year: int, name: str) -> None:
             cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {connection.ops.quote_name(name)} START WITH {floor + 1}")
     except DatabaseError:
         pass  # a concurrent registration created it first (its catalog row won the unique index)
-
