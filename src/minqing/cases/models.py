@@ -256,6 +256,16 @@ class Case(models.Model):
                 fields=["location_path", "-submitted_at"], name="case_location", opclasses=["varchar_pattern_ops", ""]
             ),
             models.Index(fields=["lead_path", "state"], name="case_lead", opclasses=["varchar_pattern_ops", ""]),
+            # Live dashboard counts (open, overdue, nearly due…) per unit: led under a path, or unassigned
+            # and located under it. Only open cases, with what the counts read, so PostgreSQL answers
+            # from the index alone.
+            models.Index(
+                fields=["lead_path", "location_path"],
+                name="case_open_paths",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+                include=["state", "accept_due", "handle_due"],
+                condition=models.Q(state__in=OPEN_STATES),
+            ),
             models.Index(fields=["category", "submitted_at"], name="case_category"),
         ]
 

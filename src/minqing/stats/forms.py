@@ -18,7 +18,14 @@ from minqing.cases.selectors import overdue_q
 from minqing.orgs.models import OrgUnit
 from minqing.stats import search
 from minqing.stats.metrics import RESOLVED_OUTCOMES, SIGN_FOR_WINDOW
-from minqing.stats.selectors import SCORE_FILTERS, attributed_to, live_queries, local_start, person_cases
+from minqing.stats.selectors import (
+    SCORE_FILTERS,
+    attributed_to,
+    live_queries,
+    local_start,
+    person_cases,
+    under_supervision_q,
+)
 
 PAGE_SIZE = 50
 MAX_RANGE_DAYS = 366 * 10
@@ -87,6 +94,7 @@ class QueryForm(forms.Form):
     resolved = _field(forms.ChoiceField, "已解决", choices=YES_NO)
     signed_on_time = _field(forms.ChoiceField, "按时签收", choices=YES_NO)
     reopened = _field(forms.ChoiceField, "曾重办", choices=YES_NO)
+    supervised = _field(forms.ChoiceField, "督办中", choices=YES_NO)
     rating = _field(forms.ChoiceField, "评价", choices=RATINGS)
     phone = _field(forms.RegexField, "信访人手机号", regex=r"^\+?[\d\s-]{5,20}$", max_length=24)
     id_number = _field(forms.RegexField, "信访人身份证号", regex=r"^[\dXx\s-]{15,20}$", max_length=24)
@@ -217,6 +225,9 @@ class QueryForm(forms.Form):
             queryset = (
                 queryset.filter(reopen_count__gt=0) if data["reopened"] == "yes" else queryset.filter(reopen_count=0)
             )
+        if data.get("supervised"):
+            supervised = under_supervision_q()
+            queryset = queryset.filter(supervised) if data["supervised"] == "yes" else queryset.exclude(supervised)
         rated_in_period = data.get("date_kind") == "rated" and (data.get("date_from") or data.get("date_to"))
         if data.get("rating") and not rated_in_period:
             rated = CaseEvent.objects.filter(SCORE_FILTERS[data["rating"]], action="rate")

@@ -20,6 +20,7 @@ from minqing.cases.models import HANDLING_STATES, OPEN_STATES, Case, CaseEvent, 
 from minqing.cases.selectors import NEARLY_DUE_WINDOW, cases_visible_to, overdue_q
 from minqing.core import crypto
 from minqing.core.deadlines import LOCAL_TZ
+from minqing.dispatch.models import SupervisionOrder
 from minqing.orgs.models import OrgUnit, UnitKind
 from minqing.stats.metrics import Counters
 from minqing.stats.models import COUNTERS, DailyRollup, MonthlyRollup, RollupCursor, UnitDayRollup
@@ -307,6 +308,12 @@ def unsatisfied_cases(user, scope: OrgUnit, now: datetime | None = None) -> Quer
     since = local_start(unsatisfied_since(now))
     rated = CaseEvent.objects.filter(SCORE_FILTERS["unsatisfied"], action="rate", created_at__gte=since)
     return scoped_cases(user, scope).filter(pk__in=rated.values("case_id"))
+
+
+def under_supervision_q() -> Q:
+    """督办中: open cases with a supervision order not yet closed (answered ones still count)."""
+    unclosed = SupervisionOrder.objects.exclude(state=SupervisionOrder.State.CLOSED).values("case_id")
+    return Q(state__in=OPEN_STATES, pk__in=unclosed)
 
 
 def open_supervision_events(user, scope: OrgUnit, limit: int = 50) -> list[CaseEvent]:

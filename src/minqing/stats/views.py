@@ -99,6 +99,11 @@ def supervision(request: HttpRequest) -> HttpResponse:
             "scope": scope,
             "sections": sections,
             "orders": selectors.open_supervision_events(request.user, scope),
+            "supervised": dashboards.Count(
+                "督办中",
+                cases.filter(selectors.under_supervision_q()).count(),
+                dashboards.query_url(unit=scope.code, supervised="yes"),
+            ),
         },
     )
 

@@ -13,6 +13,8 @@ from django.utils import timezone
 from minqing.accounts.models import Role
 from minqing.cases import actions
 from minqing.cases.models import Case
+from minqing.dispatch.actions import close_supervision, issue_supervision
+from minqing.dispatch.models import SupervisionOrder
 from minqing.orgs.models import OrgUnit
 from minqing.stats import rollups, selectors
 from minqing.stats.tests.factories import CasePlan, drive
@@ -26,7 +28,7 @@ COUNT = re.compile(r'data-count="(\d+)"')
 
 
 @pytest.fixture
-def known_data(staff):
+def known_data(staff, county_manager):
     """Cases in two townships and a department, this month and last, in every state the board shows."""
     now = timezone.now()
     month_start = selectors.local_start(selectors.month_of(selectors.today()).start)
@@ -54,6 +56,10 @@ def known_data(staff):
     village = drive(CasePlan(start=now - timedelta(days=1), township=LIUQUAN, stop="accepted"), staff)
     actions.assign_case(village, staff.dispatcher, lead_unit=first_village(LIUQUAN), at=now - timedelta(hours=3))
     Case.objects.filter(pk=cases[2].pk).update(handle_due=now + timedelta(days=1))
+    # 督办中: two orders on one case count it once; a closed order no longer counts.
+    for case, note in ((cases[2], "请尽快办理"), (cases[2], "再次督办"), (cases[6], "已超期"), (cases[7], "已超期")):
+        issue_supervision(case, county_manager, note, now + timedelta(days=3))
+    close_supervision(SupervisionOrder.objects.get(case=cases[7]), county_manager)
     rollups.update()
     return cases
 
@@ -130,3 +136,7 @@ def test_the_county_overview_counts_match_the_rows(client, county_manager, known
     assert tiles["received"].raw == in_month.count()
     live = {t.key: t.raw for t in response.context["live_tiles"]}
     assert live["overdue"] >= 2 and live["returned"] == 1 and live["nearly_due"] == 1 and live["unsatisfied"] == 2
+    board = client.get("/stats/supervision/")
+    assert board.context["supervised"].value == 2  # cases[2] (two orders) and cases[6]; cases[7]'s order is closed
+    assert client.get(f"/stats/supervision/?unit={LIUQUAN}").context["supervised"].value == 2
+    assert client.get(f"/stats/supervision/?unit={HANCHENG}").context["supervised"].value == 0  # cases[7]: closed

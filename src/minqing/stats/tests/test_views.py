@@ -107,6 +107,7 @@ def test_query_results_stay_within_the_remit(client, some_cases):
         ("signed_on_time=maybe", "不是有效的选项"),
         ("resolved=perhaps", "不是有效的选项"),
         ("rating=wonderful", "不是有效的选项"),
+        ("supervised=sometimes", "督办中"),
     ],
 )
 def test_bad_filters_answer_400_with_a_chinese_message(client, dispatcher, query, fragment):
