@@ -1,18 +1,19 @@
 """Idempotency-Key for every POST.
 
-The first request with a key runs the action and inserts its record with the
-response, in one transaction (one INSERT, after the action). A repeat with the same key and the same request
-gets the stored response back (same status, same body, header
-`Idempotent-Replayed: true`) and nothing runs again. The same key with a different
-request is refused (422).
+The first request with a key runs the action and inserts its record with the response, in one
+transaction (one INSERT, after the action). A repeat with the same key and the same request gets the
+stored response back (same status, same body, header `Idempotent-Replayed: true`), and whatever it
+did is undone: a repeat without files runs the action again, fails on the unique (user, key) index
+and rolls back entirely before the replay (no lookup first, which saves every first request a round
+trip); a repeat with files is looked up first, so its files are never written. The same key with a
+different request is refused (422).
 
-Concurrent duplicates meet on the unique (user, key) index: on PostgreSQL the
-second insert waits for the first transaction, then fails, which rolls back the
-second action entirely, and the winner's response is replayed; SQLite's IMMEDIATE
-transactions serialise them outright. (A lost race can leave the loser's uploaded
-files in storage without a row; nothing in the database refers to them.)
-Only successful responses are stored: a refused request changed nothing, so it
-may simply be retried (with the same key) once the problem is fixed.
+Concurrent duplicates meet on the same index: on PostgreSQL the second insert waits for the first
+transaction, then fails, which rolls back the second action entirely, and the winner's response is
+replayed; SQLite's IMMEDIATE transactions serialise them outright. (A lost race can leave the loser's
+uploaded files in storage without a row; nothing in the database refers to them.) Only successful
+responses are stored: a refused request changed nothing, so it may simply be retried (with the same
+key) once the problem is fixed.
 """
 
 from __future__ import annotations
@@ -120,9 +121,13 @@ def idempotent(
         raise DomainError("Idempotency-Key 须为 1 到 100 个可见 ASCII 字符", code="idempotency_key_invalid")
     scope = _scope(request, user)
     fingerprint = request_fingerprint(request)
-    existing = _record(key, scope)
-    if existing is not None:
-        return _replay(existing, fingerprint)
+    # A retry is rare. Without files, letting it run and lose on the unique index (then replaying) costs
+    # less than a lookup before every first request. With files, look first: a losing run would have
+    # written its files to storage already.
+    if not atomic or request.FILES:
+        existing = _record(key, scope)
+        if existing is not None:
+            return _replay(existing, fingerprint)
     if not atomic:
         response = render(status, produce(), out)
         try:
