@@ -39,6 +39,7 @@ from minqing.cases.models import (
 from minqing.core.deadlines import local_date
 from minqing.core.errors import DomainError, InvalidTransition, NotPermitted
 from minqing.core.hashchain import GENESIS, link_hash
+from minqing.core.inserts import insert_together
 from minqing.orgs.models import HANDLING_KINDS, OrgUnit, UnitKind
 from minqing.workcalendar.selectors import load_calendar
 
@@ -235,26 +236,25 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
         )
         case.accept_due, case.due_provisional = _due(case, SlaPolicy.Stage.ACCEPT, at)
         payload = {"channel": data.channel, "attachments": len(checked), **data.triage}
-        if case_id is not None:  # the id is known: the case goes in once, with its event counters
-            event = _chained_event(case, actor, "register", "", payload, at)
-            case.save(force_insert=True)
-        else:  # the id comes from the INSERT; the counters follow in an UPDATE
+        if case_id is None:  # SQLite: the INSERT draws the id, which the first event's hash covers
             case.save()
-            event = _chained_event(case, actor, "register", "", payload, at)
+        event = _chained_event(case, actor, "register", "", payload, at)
+        parties = [_new_party(case, party) for party in (data.parties if not data.is_anonymous else [])]
+        if case_id is None:
             case.save(update_fields=["event_count", "last_event_hash"])
-        parties = [_add_party(case, party) for party in (data.parties if not data.is_anonymous else [])]
+            insert_together([*parties, event])
+        else:  # the case goes in once, with its event counters, its parties and its first event
+            insert_together([case, *parties, event])
         for upload in checked:
             store_attachment(case, upload, actor)
-        event.save()
         notifications.case_registered(case, parties[0] if parties else None)
     return case
 
 
-def _add_party(case: Case, data: PartyInput) -> Party:
+def _new_party(case: Case, data: PartyInput) -> Party:
     party = Party(case=case, name=data.name.strip()[:60], address=data.address.strip()[:200])
     party.phone = data.phone
     party.id_number = data.id_number
-    party.save()
     return party
 
 
