@@ -19,7 +19,10 @@ from django.db.models.sql import InsertQuery
 
 
 def insert_together(objects: Sequence[Model], *, using: str = "default") -> None:
-    """INSERT every object (all unsaved); those without a primary key get the one the database draws."""
+    """INSERT every object (all unsaved); those without a primary key get the one the database draws.
+
+    Call it inside a transaction: saved one by one, a failing row would otherwise leave the rows before it.
+    """
     connection = connections[using]
     if connection.vendor != "postgresql":
         for obj in objects:
