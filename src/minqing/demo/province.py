@@ -347,6 +347,7 @@ class Loader:
 
     def build(self, i: int, rng: random.Random, out: dict[str, list]) -> None:
         from minqing.cases.models import event_chain_record
+        from minqing.cases.numbering import format_reference
         from minqing.core import crypto
         from minqing.core.deadlines import LOCAL_TZ
         from minqing.core.hashchain import GENESIS, link_hash
@@ -410,7 +411,7 @@ class Loader:
         year = submitted.astimezone(LOCAL_TZ).year
         number = self._reference_number(i, year)
         self.years[year] = max(self.years.get(year, 0), number)
-        case["reference"] = f"{self.prefix}{year}-{number:06d}"
+        case["reference"] = format_reference(self.prefix, year, number)
 
         events: list[tuple] = []  # (action, from, to, at, actor, payload)
         state = ""
