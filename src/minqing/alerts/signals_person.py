@@ -20,12 +20,11 @@ from django.db.models import Q
 
 from minqing.alerts.actions import AlertSignal
 from minqing.alerts.models import SEVERITY_RANK, Level, RiskWord, Severity
-from minqing.cases.models import Case, CaseEvent, CaseState, Party
+from minqing.cases.models import UNSATISFIED_SCORE, Case, CaseEvent, CaseState, Party
 from minqing.core.deadlines import LOCAL_TZ, local_date
 from minqing.orgs.models import UnitKind
 
 REVIEW_ACTIONS = ("request_review", "decide_review")
-UNSATISFIED = Q(payload__score="unsatisfied") | Q(payload__score__in=[1, 2, 3])
 LARGE_GROUP = 20
 
 
@@ -256,10 +255,14 @@ def risk_word_cases(county, first: date, last: date) -> list[AlertSignal]:
 def repeat_unsatisfied(county, first: date, last: date, times: int) -> list[AlertSignal]:
     lo, hi = bounds(first, last)
     recent = CaseEvent.objects.filter(
-        UNSATISFIED, action="rate", created_at__gte=lo, created_at__lt=hi, case__location_path__startswith=county.path
+        UNSATISFIED_SCORE,
+        action="rate",
+        created_at__gte=lo,
+        created_at__lt=hi,
+        case__location_path__startswith=county.path,
     ).values("case_id")
     counts: dict[int, int] = defaultdict(int)
-    for case_id in CaseEvent.objects.filter(UNSATISFIED, action="rate", case_id__in=recent).values_list(
+    for case_id in CaseEvent.objects.filter(UNSATISFIED_SCORE, action="rate", case_id__in=recent).values_list(
         "case_id", flat=True
     ):
         counts[case_id] += 1

@@ -90,6 +90,8 @@ class Outcome(models.TextChoices):
 
 
 GROUP_CASE_SIZE = 5  # 集体访: five or more people
+# A rate event's payload scoring 不满意: the word, or 1–3 on the five-point scale some channels send.
+UNSATISFIED_SCORE = models.Q(payload__score="unsatisfied") | models.Q(payload__score__in=[1, 2, 3])
 
 
 class Category(models.Model):
@@ -212,6 +214,7 @@ class Case(models.Model):
         on_delete=models.SET_NULL,
         related_name="own_cases",
         verbose_name=_("信访人账号"),
+        db_index=False,  # case_citizen_duplicates leads with it
     )
 
     submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now)
@@ -267,6 +270,11 @@ class Case(models.Model):
                 condition=models.Q(state__in=OPEN_STATES),
             ),
             models.Index(fields=["category", "submitted_at"], name="case_category"),
+            # A citizen's cases; intake's duplicate check (same category and place, recent) reads the
+            # few matching entries instead of every case the citizen has filed.
+            models.Index(
+                fields=["citizen", "category", "location_unit", "submitted_at"], name="case_citizen_duplicates"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -418,13 +426,19 @@ class CaseEvent(models.Model):
         verbose_name_plural = _("案件事件")
         constraints = [models.UniqueConstraint(fields=["case", "seq"], name="unique_case_event_seq")]
         indexes = [
-            # Ratings in a time window (近30日不满意 on every dashboard, the query page's rating filters):
-            # only rate events, with the case and the score, so PostgreSQL reads no table rows.
+            # Ratings in a time window (the query page's rating filters): only rate events, with the
+            # case and the score, so PostgreSQL reads no table rows.
             models.Index(
                 fields=["created_at"],
                 name="caseevent_rate_time",
                 include=["case", "payload"],
                 condition=models.Q(action="rate"),
+            ),
+            # 近30日不满意 on every dashboard: the few unsatisfied ratings, whatever the scope.
+            models.Index(
+                fields=["case", "created_at"],
+                name="caseevent_unsatisfied",
+                condition=models.Q(action="rate") & UNSATISFIED_SCORE,
             ),
         ]
 

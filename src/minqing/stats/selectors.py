@@ -16,7 +16,16 @@ from django.utils import timezone
 
 from minqing.accounts.models import Role
 from minqing.accounts.scoping import remit_for
-from minqing.cases.models import HANDLING_STATES, OPEN_STATES, Case, CaseEvent, CaseState, Category, Party
+from minqing.cases.models import (
+    HANDLING_STATES,
+    OPEN_STATES,
+    UNSATISFIED_SCORE,
+    Case,
+    CaseEvent,
+    CaseState,
+    Category,
+    Party,
+)
 from minqing.cases.selectors import NEARLY_DUE_WINDOW, cases_visible_to, overdue_q
 from minqing.core import crypto
 from minqing.core.deadlines import LOCAL_TZ
@@ -29,7 +38,7 @@ UNSATISFIED_DAYS = 30  # 近30日不满意: rated unsatisfied since local midnig
 SCORE_FILTERS = {
     "satisfied": Q(payload__score="satisfied") | Q(payload__score=5),
     "basically_satisfied": Q(payload__score="basically_satisfied") | Q(payload__score=4),
-    "unsatisfied": Q(payload__score="unsatisfied") | Q(payload__score__in=[1, 2, 3]),
+    "unsatisfied": UNSATISFIED_SCORE,  # matches the caseevent_unsatisfied index
 }
 SCORE_FILTERS["satisfied_or_basically"] = SCORE_FILTERS["satisfied"] | SCORE_FILTERS["basically_satisfied"]
 

@@ -1,0 +1,75 @@
+"""The hot reads find their indexes: a partial index only serves a query whose WHERE implies its
+condition, and a composite one only a query that filters on its leading columns, so a reworded
+filter would silently fall back to scanning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from minqing.cases.models import UNSATISFIED_SCORE, Case, CaseEvent
+from minqing.core.hashchain import GENESIS
+from minqing.dispatch.related import likely_duplicates
+from minqing.stats.selectors import SCORE_FILTERS
+
+pytestmark = pytest.mark.django_db
+
+
+def _plan(queryset) -> str:
+    """The plan with scans of whole tables priced out, so a usable index is always chosen."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+    return queryset.explain()
+
+
+def _rate_events(case, ratings: list[tuple[object, int]]) -> None:
+    """(score, days ago) pairs as rate events; their hashes do not matter here."""
+    now = timezone.now()
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case=case,
+            seq=case.event_count + 1 + i,
+            created_at=now - timedelta(days=days_ago),
+            action="rate",
+            payload={"score": score},
+            prev_hash=GENESIS,
+            hash=f"{i:064d}",
+        )
+        for i, (score, days_ago) in enumerate(ratings)
+    )
+
+
+def test_the_dashboards_unsatisfied_filter_is_the_index_condition(registered):
+    recent = [("satisfied", 1)] * 40 + [("unsatisfied", 2), (2, 3), (5, 4), ("basically_satisfied", 5)] * 5
+    _rate_events(registered, [*recent, ("unsatisfied", 45), (1, 60)])
+    since = timezone.now() - timedelta(days=30)
+    unsatisfied = CaseEvent.objects.filter(SCORE_FILTERS["unsatisfied"], action="rate", created_at__gte=since)
+    # The same rows as the index's own condition picks…
+    expected = CaseEvent.objects.filter(UNSATISFIED_SCORE, action="rate", created_at__gte=since)
+    assert sorted(unsatisfied.values_list("pk", flat=True)) == sorted(expected.values_list("pk", flat=True))
+    assert sorted(str(e.payload["score"]) for e in unsatisfied) == ["2"] * 5 + ["unsatisfied"] * 5
+    # …and on PostgreSQL the planner proves the query implies it. (SQLite matches partial-index
+    # conditions only against literal terms, and Django binds the scores as parameters.)
+    if connection.vendor == "postgresql":
+        assert "caseevent_unsatisfied" in _plan(unsatisfied.values("case_id"))
+
+
+def test_the_duplicate_check_reads_the_citizens_composite_index(registered, citizen):
+    registered.citizen = citizen
+    registered.save(update_fields=["citizen"])
+    found = likely_duplicates(
+        category_id=registered.category_id, location_unit_id=registered.location_unit_id, citizen_id=citizen.pk
+    )
+    assert found == [registered.reference]
+    other_place = likely_duplicates(
+        category_id=registered.category_id, location_unit_id=registered.location_unit.parent_id, citizen_id=citizen.pk
+    )
+    assert other_place == []
+    query = Case.objects.filter(
+        citizen_id=citizen.pk, category_id=registered.category_id, location_unit_id=registered.location_unit_id
+    )
+    assert "case_citizen_duplicates" in _plan(query.values("pk"))
