@@ -15,7 +15,9 @@ with `DJANGO_SETTINGS_MODULE=bench.bench_settings`: the project's settings and U
 of bench/bench_urls.py. The API rate limits are raised out of reach there.
 
 Seven scenarios, run in interleaved phases against the same server and the same worker config,
-each by N threads with one HTTP connection each:
+each by N threads with one keep-alive HTTP connection each, spread evenly over the two workers
+(`GET /bench/worker/` names the worker; left alone, one worker often accepts every connection and the
+other idles):
 
 1. raw:         POST /bench/raw/, plain Django view + raw SQL INSERT, the submission's JSON body
 2. bare:        POST /api/v1/bench/bare, ninja on the project's API, body validated by SubmitIn, ORM INSERT
@@ -295,6 +297,15 @@ class Client:
         self.port, self.token = port, token
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
+    def worker(self) -> int:
+        """The pid of the gunicorn worker holding this connection."""
+        self.conn.request("GET", "/bench/worker/")
+        response = self.conn.getresponse()
+        pid = json.loads(response.read())["pid"]
+        if response.will_close:
+            self.conn.close()
+        return pid
+
     def post(self, path: str, body: bytes, content_type: str, auth: bool) -> tuple[int, bytes]:
         headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
         if auth:
@@ -391,6 +402,29 @@ class Scenario:
         return self.ok / self.seconds if self.seconds else 0.0
 
 
+def spread(clients: list[Client], workers: int = 2, attempts: int = 200) -> list[int]:
+    """Spread the keep-alive connections evenly over the gunicorn workers; the count per worker.
+
+    Whichever worker wins the accept keeps the connection, and one often wins all of them: the other
+    then idles, and a run measures one process on one core. A load balancer in front of the workers
+    would spread them; here a connection on a crowded worker is reopened until the counts are even.
+    """
+    held = {id(c): c.worker() for c in clients}
+    for _ in range(attempts):
+        counts: dict[int, int] = {}
+        for pid in held.values():
+            counts[pid] = counts.get(pid, 0) + 1
+        if len(counts) == workers and max(counts.values()) - min(counts.values()) <= 1:
+            break
+        crowded = max(counts, key=counts.get)
+        client = next(c for c in clients if held[id(c)] == crowded)
+        client.conn.close()
+        held[id(client)] = client.worker()
+    else:
+        raise SystemExit(f"could not spread {len(clients)} connections over {workers} workers: {counts}")
+    return sorted(counts.values(), reverse=True)
+
+
 # --- orchestration ----------------------------------------------------------------------------
 
 
@@ -449,12 +483,17 @@ def run_http(env: dict[str, str], setup: dict, photo: bytes, args: argparse.Name
         fields = [submission_fields(b) for b in setup["bodies"]]
         scenarios = {name: Scenario(name, bodies, fields, photo) for name in args.scenarios}
         clients = [Client(port, token) for token in setup["tokens"]]
+        keep_alive = args.server_threads > 1  # sync workers close every connection after one response
+        if keep_alive:
+            print(f"  connections per gunicorn worker: {' + '.join(map(str, spread(clients)))}", flush=True)
         print(f"  warm-up: {args.warmup} s per scenario", flush=True)
         for name in args.scenarios:  # warm-up: imports, caches, connections in both workers; not counted
             Scenario(name, bodies, fields, photo).phase(clients, args.warmup, seed=0)
         for round_no in range(1, args.rounds + 1):
             for name in args.scenarios:
                 scenario = scenarios[name]
+                if keep_alive:  # a connection the server closed may have come back on the other worker
+                    spread(clients)
                 before = scenario.ok
                 seconds_before = scenario.seconds
                 scenario.phase(clients, args.seconds, seed=round_no)

@@ -14,12 +14,14 @@ Kept side by side, the older and barer one:
   body (JSON, or multipart with one file) and does one raw `INSERT … RETURNING` into `bench_bare`.
   No ninja, no pydantic, no ORM.
 
-Both tables are created by the benchmark with raw SQL.
+Both tables are created by the benchmark with raw SQL. `GET /bench/worker/` answers the serving
+worker's pid, so the load generator can spread its keep-alive connections over both workers.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 
 from django.db import connection, models
@@ -94,4 +96,9 @@ def raw_insert(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"id": row_id, "created_at": created_at.isoformat()}, status=201)
 
 
-urlpatterns = [path("bench/raw/", raw_insert), *project_urlpatterns]
+def worker_pid(request: HttpRequest) -> JsonResponse:
+    """Which gunicorn worker serves this connection (the load generator spreads its connections)."""
+    return JsonResponse({"pid": os.getpid()})
+
+
+urlpatterns = [path("bench/raw/", raw_insert), path("bench/worker/", worker_pid), *project_urlpatterns]

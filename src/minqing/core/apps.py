@@ -5,3 +5,8 @@ class CoreConfig(AppConfig):
     name = "minqing.core"
     label = "core"
     verbose_name = "核心"
+
+    def ready(self) -> None:
+        from minqing.core import lookups
+
+        lookups.register()
