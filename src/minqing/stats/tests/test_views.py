@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from minqing.cases.models import CaseEvent
 from minqing.stats import metrics, rollups, selectors
 from minqing.stats.tests.factories import CasePlan, drive
 from minqing.testing.personas import HANCHENG, LIUQUAN, PASSWORD
@@ -130,6 +131,10 @@ def test_supervision_board_lists_unsatisfied_and_links(client, county_manager, s
     assert response.status_code == 200
     sections = {tile.key: (tile, cases) for tile, cases in response.context["sections"]}
     assert sections["unsatisfied"][0].raw == 1
+    rated_unsatisfied = CaseEvent.objects.filter(action="rate", payload__score="unsatisfied").values_list(
+        "case_id", flat=True
+    )
+    assert [case.pk for case in sections["unsatisfied"][1]] == list(rated_unsatisfied)
     assert "/dispatch/supervision/" in response.content.decode()
 
 
