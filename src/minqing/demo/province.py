@@ -225,7 +225,7 @@ class Loader:
         from minqing.cases.models import Case, CaseEvent, CaseUnit, Party
         from minqing.feedback.models import Rating
         from minqing.orgs.models import OrgUnit, UnitKind
-        from minqing.stats import rollups
+        from minqing.stats import rollups, search
         from minqing.stats.models import CaseRollupState, CaseSearchDoc
 
         self.models = {
@@ -240,6 +240,7 @@ class Loader:
         self.columns = {key: list(model._meta.concrete_fields) for key, model in self.models.items()}
         self.defaults = {key: {f.attname: f.get_default() for f in fields} for key, fields in self.columns.items()}
         _init_staging_columns()
+        self.county_paths = search.county_paths()
         units = list(OrgUnit.objects.filter(active=True).values_list("pk", "code", "name", "kind", "parent_id", "path"))
         county_of: dict[int, tuple] = {}
         for unit in units:
@@ -570,6 +571,7 @@ class Loader:
     # --- statistics, as rollups.update would compute them ---------------------------------------
 
     def _stats(self, out: dict[str, list]) -> None:
+        from minqing.stats import search
         from minqing.stats.models import DailyRollup
         from minqing.stats.rollups import Batch, CaseRow
 
@@ -593,6 +595,8 @@ class Loader:
                 batch.repeats.add(case["id"])
             for event in events:
                 batch.apply(event)
+            county = search.county_of(case["location_path"], self.county_paths)
+            words = [search.county_token(county), *words] if county else words
             out["doc"].append({"case_id": case["id"], "tokens": " ".join(dict.fromkeys(words))})
         for state in batch.states.values():
             out["state"].append(

@@ -159,7 +159,8 @@ class QueryForm(forms.Form):
         queryset = self._filter_units_and_choices(queryset, data)
         queryset = self._filter_flags(queryset, data)
         if keywords := (data.get("q") or "").strip():
-            queryset = search.filter_by_keywords(queryset, keywords)
+            county = search.remit_county(remit_for(self.user).read_paths, search.county_paths())
+            queryset = search.filter_by_keywords(queryset, keywords, county=county)
         return queryset.order_by(*SORTS[data.get("sort") or "-submitted"])
 
     def _filter_dates(self, queryset: QuerySet, data: dict) -> QuerySet:

@@ -319,14 +319,20 @@ def repeat_cases(case_ids: Iterable[int]) -> set[int]:
 
 def write_search_docs(case_ids: Sequence[int]) -> None:
     texts: dict[int, list[str]] = defaultdict(list)
-    for pk, title, content in Case.objects.filter(pk__in=case_ids).values_list("pk", "title", "content"):
+    counties, county_by_case = search.county_paths(), {}
+    cases = Case.objects.filter(pk__in=case_ids).values_list("pk", "title", "content", "location_path")
+    for pk, title, content, location_path in cases:
         texts[pk] += [title, content]
+        county_by_case[pk] = search.county_of(location_path, counties)
     added = CaseEvent.objects.filter(case_id__in=case_ids, action__in=("reply", "add_information"))
     for case_id, payload in added.order_by("case_id", "seq").values_list("case_id", "payload"):
         texts[case_id].append(str((payload or {}).get("reply") or (payload or {}).get("text") or ""))
     CaseSearchDoc.objects.filter(case_id__in=case_ids).delete()
     CaseSearchDoc.objects.bulk_create(
-        [CaseSearchDoc(case_id=pk, tokens=search.document_tokens(" ".join(parts))) for pk, parts in texts.items()],
+        [
+            CaseSearchDoc(case_id=pk, tokens=search.document_tokens(" ".join(parts), county_by_case[pk]))
+            for pk, parts in texts.items()
+        ],
         batch_size=500,
     )
 

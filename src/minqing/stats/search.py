@@ -8,12 +8,18 @@ tsvector lives in a stored generated column `tsv` (to_tsvector('simple', tokens)
 index (migrations 0002/0003), unknown to the Django model. Both databases then
 compare whole words, so they give the same answers (tests/test_search.py checks both
 against a plain Python matcher).
+
+A document also holds a token naming the county the case is in (`county410327`). A user whose
+remit lies inside one county sees only cases located in it (a case's lead and co-units are always
+in its county), so their search adds that token: the full-text index then finds the county's
+matches alone instead of the province's, which would each be looked up only to be dropped.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 
 import jieba
 from django.db import connection
@@ -21,6 +27,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from minqing.cases.models import Case
+from minqing.orgs.models import OrgUnit, UnitKind
 
 jieba.setLogLevel(logging.WARNING)
 WORD = re.compile(r"[^\W_]+")
@@ -35,11 +42,36 @@ def _words(pieces) -> list[str]:
     return words
 
 
-def document_tokens(text: str) -> str:
-    seen: dict[str, None] = {}
+def document_tokens(text: str, county: str = "") -> str:
+    seen: dict[str, None] = {county_token(county): None} if county else {}
     for word in _words(jieba.cut_for_search(text or "")):
         seen.setdefault(word, None)
     return " ".join(seen)
+
+
+def county_token(code: str) -> str:
+    return f"county{code}".lower()
+
+
+def county_paths() -> dict[str, str]:
+    """Path → code of every county unit."""
+    return dict(OrgUnit.objects.filter(kind=UnitKind.COUNTY).values_list("path", "code"))
+
+
+def county_of(path: str, counties: dict[str, str]) -> str:
+    """The code of the county at or above the unit path ("" when there is none)."""
+    parts = path.strip("/").split("/")
+    for depth in range(len(parts), 0, -1):
+        code = counties.get(f"/{'/'.join(parts[:depth])}/")
+        if code:
+            return code
+    return ""
+
+
+def remit_county(read_paths: Iterable[str], counties: dict[str, str]) -> str:
+    """The one county every read path lies in, else "" (a remit above or across counties)."""
+    found = {county_of(path, counties) for path in read_paths}
+    return found.pop() if len(found) == 1 and "" not in found else ""
 
 
 def query_terms(query: str) -> list[str]:
@@ -64,12 +96,15 @@ def matching_case_ids_sql(terms: list[str]) -> tuple[str, list]:
     return f"SELECT case_id FROM stats_casesearchdoc WHERE {clauses}", [f"% {t} %" for t in terms]
 
 
-def filter_by_keywords(queryset: QuerySet[Case], query: str) -> QuerySet[Case]:
-    """Cases in `queryset` matching every word of `query` (the queryset unchanged when it has none)."""
+def filter_by_keywords(queryset: QuerySet[Case], query: str, *, county: str = "") -> QuerySet[Case]:
+    """Cases in `queryset` matching every word of `query` (the queryset unchanged when it has none).
+
+    `county`: the queryset holds only cases located in that county, and the index may narrow to it.
+    """
     terms = query_terms(query)
     if not terms:
         return queryset
-    sql, params = matching_case_ids_sql(terms)
+    sql, params = matching_case_ids_sql([*terms, county_token(county)] if county else terms)
     return queryset.filter(pk__in=RawSQL(sql, params))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 from datetime import timedelta
 
@@ -70,6 +71,38 @@ def test_search_matches_brute_force_on_this_database(texts_indexed, dispatcher):
         assert found == search.brute_force_ids(docs, query), (connection.vendor, query)
     assert set(search.filter_by_keywords(Case.objects.all(), "积水").values_list("pk", flat=True))
     assert not set(search.filter_by_keywords(Case.objects.all(), "不存在的词").values_list("pk", flat=True))
+
+
+def test_a_county_users_search_narrows_to_the_county_in_the_index(client, texts_indexed, county_manager):
+    # Every document names its case's county; a county remit searches with that token added.
+    assert all(tokens.split()[0] == "county410327" for tokens in CaseSearchDoc.objects.values_list("tokens", flat=True))
+    counties = search.county_paths()
+    assert search.remit_county(["/410327/410327102/", "/410327/"], counties) == "410327"
+    assert search.remit_county(["/410327/", "/9999/"], counties) == ""  # outside any county: no narrowing
+    login(client, county_manager)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/stats/query/?q=出行")
+    assert {c.pk for c in response.context["cases"]} == {texts_indexed[0].pk, texts_indexed[2].pk}
+    assert any("county410327" in q["sql"] for q in queries.captured_queries)
+    # The token narrows, it never widens: a term that names another county finds nothing here.
+    assert not search.filter_by_keywords(Case.objects.all(), "出行", county="410300").exists()
+
+
+def test_the_migration_gives_older_documents_their_county_token_once(texts_indexed):
+    from django.apps import apps
+
+    migration = importlib.import_module("minqing.stats.migrations.0005_search_county_tokens")
+    before = dict(CaseSearchDoc.objects.values_list("case_id", "tokens"))
+    for doc in CaseSearchDoc.objects.all():  # as written before the token existed
+        doc.tokens = doc.tokens.removeprefix("county410327 ")
+        doc.save()
+    migration.add_county_tokens(apps, None)
+    migration.add_county_tokens(apps, None)
+    assert dict(CaseSearchDoc.objects.values_list("case_id", "tokens")) == before
+    assert {c.pk for c in search.filter_by_keywords(Case.objects.all(), "出行", county="410327")} == {
+        texts_indexed[0].pk,
+        texts_indexed[2].pk,
+    }
 
 
 def test_search_sees_replies_and_added_information(texts_indexed):
