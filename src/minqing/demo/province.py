@@ -596,8 +596,7 @@ class Loader:
             for event in events:
                 batch.apply(event)
             county = search.county_of(case["location_path"], self.county_paths)
-            words = [search.county_token(county), *words] if county else words
-            out["doc"].append({"case_id": case["id"], "tokens": " ".join(dict.fromkeys(words))})
+            out["doc"].append({"case_id": case["id"], "tokens": search.joined_tokens(words, county)})
         for state in batch.states.values():
             out["state"].append(
                 {

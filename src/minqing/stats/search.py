@@ -27,6 +27,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from minqing.cases.models import Case
+from minqing.cases.notifications import ancestor_paths
 from minqing.orgs.models import OrgUnit, UnitKind
 
 jieba.setLogLevel(logging.WARNING)
@@ -43,10 +44,12 @@ def _words(pieces) -> list[str]:
 
 
 def document_tokens(text: str, county: str = "") -> str:
-    seen: dict[str, None] = {county_token(county): None} if county else {}
-    for word in _words(jieba.cut_for_search(text or "")):
-        seen.setdefault(word, None)
-    return " ".join(seen)
+    return joined_tokens(_words(jieba.cut_for_search(text or "")), county)
+
+
+def joined_tokens(words: Iterable[str], county: str = "") -> str:
+    """A document's tokens: the county's token first, then each word once, in order of appearance."""
+    return " ".join(dict.fromkeys([county_token(county), *words] if county else words))
 
 
 def county_token(code: str) -> str:
@@ -60,12 +63,7 @@ def county_paths() -> dict[str, str]:
 
 def county_of(path: str, counties: dict[str, str]) -> str:
     """The code of the county at or above the unit path ("" when there is none)."""
-    parts = path.strip("/").split("/")
-    for depth in range(len(parts), 0, -1):
-        code = counties.get(f"/{'/'.join(parts[:depth])}/")
-        if code:
-            return code
-    return ""
+    return next((counties[above] for above in reversed(ancestor_paths(path)) if above in counties), "")
 
 
 def remit_county(read_paths: Iterable[str], counties: dict[str, str]) -> str:
