@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import scipy.sparse as sp
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -274,6 +275,20 @@ def _by_petitioner(probe: Probe, base: QuerySet[Case], found: dict[int, Hit]) ->
 DUPLICATE_DAYS = 30
 
 
+def duplicates_sql(who: str) -> str:
+    """The duplicate check's statement, written out: the ORM took longer to build it (about 1 ms on every
+    submission) than the database takes to answer it. `who` picks the petitioner, with one parameter.
+
+    No ORDER BY: it would tempt the planner into walking the recent-cases index backwards, where the
+    petitioner's index (`case_citizen_duplicates`) finds the few rows at once; the caller sorts.
+    """
+    states = ", ".join(["%s"] * len(OPEN_STATES))
+    return (
+        f"SELECT submitted_at, id, reference FROM {Case._meta.db_table} WHERE {who} AND category_id = %s"
+        f" AND location_unit_id = %s AND state IN ({states}) AND submitted_at >= %s LIMIT 50"
+    )
+
+
 def likely_duplicates(
     *,
     category_id: int,
@@ -292,20 +307,16 @@ def likely_duplicates(
     register event for the dispatcher.
     """
     if citizen_id is not None:
-        who = Q(citizen_id=citizen_id)
+        who, value = "citizen_id = %s", citizen_id
     elif phone_hash:
-        who = Q(parties__phone_hash=phone_hash)
+        who, value = f"id IN (SELECT case_id FROM {Party._meta.db_table} WHERE phone_hash = %s)", phone_hash
     else:
         return []
     since = (now or timezone.now()) - timedelta(days=days)
-    rows = Case.objects.filter(
-        who,
-        category_id=category_id,
-        location_unit_id=location_unit_id,
-        state__in=OPEN_STATES,
-        submitted_at__gte=since,
-    )
-    # Sorted here, not in SQL: an ORDER BY submitted_at would tempt the planner into walking the recent-cases
-    # index backwards, where the petitioner's index finds the few rows at once.
-    found = sorted(rows.order_by().values_list("submitted_at", "pk", "reference")[:50], reverse=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            duplicates_sql(who),
+            [value, category_id, location_unit_id, *OPEN_STATES, connection.ops.adapt_datetimefield_value(since)],
+        )
+        found = sorted(cursor.fetchall(), reverse=True)
     return [reference for _at, _pk, reference in found[:limit]]

@@ -10,9 +10,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from minqing.cases.models import UNSATISFIED_SCORE, Case, CaseEvent
+from minqing.cases.models import OPEN_STATES, UNSATISFIED_SCORE, CaseEvent
 from minqing.core.hashchain import GENESIS
-from minqing.dispatch.related import likely_duplicates
+from minqing.dispatch.related import duplicates_sql, likely_duplicates
 from minqing.stats.selectors import SCORE_FILTERS
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +24,16 @@ def _plan(queryset) -> str:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")
     return queryset.explain()
+
+
+def _plan_sql(sql: str, params: list) -> str:
+    """`_plan` of a hand-written statement."""
+    explain = "EXPLAIN " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(explain + sql, params)
+        return "\n".join(" ".join(str(column) for column in row) for row in cursor.fetchall())
 
 
 def _rate_events(case, ratings: list[tuple[object, int]]) -> None:
@@ -69,7 +79,23 @@ def test_the_duplicate_check_reads_the_citizens_composite_index(registered, citi
         category_id=registered.category_id, location_unit_id=registered.location_unit.parent_id, citizen_id=citizen.pk
     )
     assert other_place == []
-    query = Case.objects.filter(
-        citizen_id=citizen.pk, category_id=registered.category_id, location_unit_id=registered.location_unit_id
+    params = [citizen.pk, registered.category_id, registered.location_unit_id, *OPEN_STATES, timezone.now()]
+    params[-1] = connection.ops.adapt_datetimefield_value(params[-1])
+    assert "case_citizen_duplicates" in _plan_sql(duplicates_sql("citizen_id = %s"), params)
+
+
+def test_the_duplicate_check_by_phone_finds_the_partys_cases(registered):
+    """Without a citizen account (an informant's report) the petitioner is the party's phone hash."""
+    phone_hash = registered.parties.get().phone_hash
+    assert phone_hash
+    found = likely_duplicates(
+        category_id=registered.category_id, location_unit_id=registered.location_unit_id, phone_hash=phone_hash
     )
-    assert "case_citizen_duplicates" in _plan(query.values("pk"))
+    assert found == [registered.reference]
+    too_old = likely_duplicates(
+        category_id=registered.category_id,
+        location_unit_id=registered.location_unit_id,
+        phone_hash=phone_hash,
+        now=registered.submitted_at + timedelta(days=31),
+    )
+    assert too_old == []
