@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from minqing.api.models import IdempotencyRecord
 from minqing.core import crypto
 from minqing.core.errors import DomainError
+from minqing.core.inserts import insert_together
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[\x21-\x7e]{1,100}$"
@@ -158,7 +159,7 @@ def _record(key: str, scope: dict[str, Any]) -> IdempotencyRecord | None:
 def _store(
     request: HttpRequest, key: str, scope: dict[str, Any], fingerprint: str, status: int, response: HttpResponse
 ) -> None:
-    IdempotencyRecord.objects.create(
+    record = IdempotencyRecord(
         key=key,
         method=request.method or "",
         path=request.path[:255],
@@ -167,6 +168,7 @@ def _store(
         response_body=crypto.encrypt(response.content.decode()),
         **scope,
     )
+    insert_together([record])  # the compiled statement is reused: every POST writes one
 
 
 def idempotency_header() -> Any:

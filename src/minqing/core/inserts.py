@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connections
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.db.models.sql import InsertQuery
 
 
@@ -43,14 +43,33 @@ def insert_together(objects: Sequence[Model], *, using: str = "default") -> None
         obj._state.db = using
 
 
+# (model, database alias, with its primary key) → the fields and the INSERT … RETURNING <pk> that
+# Django compiles for them. Compiling costs more than running it, and the statement is the same for
+# every row of the same shape; only the parameters change.
+_statements: dict[tuple[type[Model], str, bool], tuple[list[Field], str]] = {}
+
+
 def _insert_sql(obj: Model, connection) -> tuple[str, tuple]:
     """The INSERT … RETURNING <pk> that `obj.save()` would run, as Model._save_table builds it."""
+    key = (type(obj), connection.alias, obj.pk is not None)
+    known = _statements.get(key)
+    if known is not None:
+        fields, sql = known
+        values = [field.pre_save(obj, add=True) for field in fields]
+        if not any(hasattr(value, "resolve_expression") for value in values):
+            return sql, tuple(
+                field.get_db_prep_save(v, connection=connection) for field, v in zip(fields, values, strict=True)
+            )
     meta = obj._meta
-    has_pk = obj.pk is not None
-    fields = [f for f in meta.local_concrete_fields if not f.generated and (has_pk or f is not meta.auto_field)]
+    fields = [f for f in meta.local_concrete_fields if not f.generated and (key[2] or f is not meta.auto_field)]
     query = InsertQuery(type(obj))
     query.insert_values(fields, [obj])
     compiler = query.get_compiler(connection=connection)
     compiler.returning_fields = [meta.pk]
     ((sql, params),) = compiler.as_sql()
+    # Only a statement of plain placeholders holds for other rows: not one built around an expression
+    # value, nor for a field that writes its own placeholder.
+    plain = not any(hasattr(getattr(obj, f.attname), "resolve_expression") for f in fields)
+    if plain and not any(hasattr(f, "get_placeholder") for f in fields):
+        _statements[key] = (fields, sql)
     return sql, tuple(params)
