@@ -137,6 +137,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=60000;"
         ),
     }
+elif (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and os.environ.get("DATABASE_SERVER_BINDING", "1") != "0"
+):
+    # Parameters travel apart from the statement, and a statement run a few times on a connection is
+    # prepared: the planner then stops re-planning the same hot queries (the duplicate check on every
+    # submission weighed up 16 indexes each time). DATABASE_SERVER_BINDING=0 turns both off.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

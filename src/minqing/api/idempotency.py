@@ -66,17 +66,26 @@ def request_fingerprint(request: HttpRequest) -> str:
         digest.update(json.dumps(fields, ensure_ascii=False).encode())
         for name in sorted(request.FILES):
             for upload in request.FILES.getlist(name):
-                file_digest = hashlib.sha256()
-                for chunk in upload.chunks():
-                    file_digest.update(chunk)
-                upload.seek(0)
-                digest.update(f"{name}:{upload.name}:{file_digest.hexdigest()}\n".encode())
+                digest.update(f"{name}:{upload.name}:{upload_digest(upload)}\n".encode())
     else:
         body = request.body
         with contextlib.suppress(ValueError):
             body = json.dumps(json.loads(body), sort_keys=True, ensure_ascii=False).encode()
         digest.update(body)
     return digest.hexdigest()
+
+
+def upload_digest(upload) -> str:
+    """SHA-256 of an uploaded file, computed once per request: the fingerprint and the stored
+    attachment's checksum (`cases.attachments.UploadedFile.sha256`) share it."""
+    known = getattr(upload, "minqing_sha256", None)
+    if known is None:
+        file_digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            file_digest.update(chunk)
+        upload.seek(0)
+        known = upload.minqing_sha256 = file_digest.hexdigest()
+    return known
 
 
 def _client_id(request: HttpRequest) -> str:

@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from minqing.core.errors import DomainError
+from minqing.core.inserts import insert_together
 
 ALLOWED_TYPES = {
     "image/jpeg": ".jpg",
@@ -35,6 +36,11 @@ MAX_IMAGE_PIXELS = 40_000_000
 class UploadedFile:
     name: str
     data: bytes
+    sha256: str = ""  # of `data`, when the caller has already computed it
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class CheckedFile:
     content_type: str
     extension: str
     data: bytes
+    sha256: str
 
 
 class AttachmentRefused(DomainError):
@@ -80,7 +87,9 @@ def check_upload(upload: UploadedFile | CheckedFile) -> CheckedFile:
     """Inspect one upload (a file already checked passes through: each file is inspected once)."""
     if isinstance(upload, CheckedFile):
         return upload
-    return CheckedFile(upload.name, *inspect_upload(upload))
+    content_type, extension, data = inspect_upload(upload)
+    unchanged = data is upload.data and upload.sha256
+    return CheckedFile(upload.name, content_type, extension, data, upload.sha256 if unchanged else sha256_hex(data))
 
 
 def check_uploads(uploads) -> list[CheckedFile]:
@@ -133,7 +142,9 @@ _SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # in scan data, the next m
 def _strip_jpeg(data: bytes, orientation: int) -> bytes:
     if data[:2] != b"\xff\xd8":
         raise ValueError("no SOI")
-    out = [data[:2]]
+    view = memoryview(data)  # kept parts are sliced without copying; one join copies them at the end
+    out: list[bytes | memoryview] = [view[:2]]
+    dropped = orientation != 1  # the new EXIF segment changes the file too
     if orientation != 1:
         exif = Image.Exif()
         exif[ORIENTATION_TAG] = orientation
@@ -143,14 +154,17 @@ def _strip_jpeg(data: bytes, orientation: int) -> bytes:
     while True:
         while data[pos] == 0xFF and data[pos + 1] == 0xFF:  # fill bytes before a marker
             pos += 1
+            dropped = True
         if data[pos] != 0xFF:
             raise ValueError("marker expected")
         marker = data[pos + 1]
         if marker == _JPEG_EOI:
-            out.append(data[pos : pos + 2])
+            if not dropped and pos + 2 == len(data):
+                return data  # nothing to remove: spare copying the whole photo
+            out.append(view[pos : pos + 2])
             return b"".join(out)
         if marker in _JPEG_STANDALONE:
-            out.append(data[pos : pos + 2])
+            out.append(view[pos : pos + 2])
             pos += 2
             continue
         (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
@@ -162,9 +176,11 @@ def _strip_jpeg(data: bytes, orientation: int) -> bytes:
             if found is None:
                 raise ValueError("scan without end")
             end = found.start()
-            out.append(data[pos:end])
-        elif not _drop_jpeg_segment(marker, data[pos + 4 : pos + 16]):
-            out.append(data[pos:end])
+            out.append(view[pos:end])
+        elif _drop_jpeg_segment(marker, data[pos + 4 : pos + 16]):
+            dropped = True
+        else:
+            out.append(view[pos:end])
         pos = end
 
 
@@ -220,9 +236,9 @@ def store_attachment(case, checked: CheckedFile, actor):
         content_type=checked.content_type,
         extension=checked.extension,
         size=len(checked.data),
-        sha256=hashlib.sha256(checked.data).hexdigest(),
+        sha256=checked.sha256,
         uploaded_by=actor if actor is not None and actor.pk else None,
     )
     attachment.file.save(f"x{checked.extension}", ContentFile(checked.data), save=False)
-    attachment.save()
+    insert_together([attachment])
     return attachment

@@ -7,7 +7,7 @@ from ninja.files import UploadedFile as NinjaUpload
 
 from minqing.api import inputs, presenters
 from minqing.api.auth import AUTH, current_user, require_citizen
-from minqing.api.idempotency import idempotency_header, idempotent
+from minqing.api.idempotency import idempotency_header, idempotent, upload_digest
 from minqing.api.parser import SUBMIT_URL_NAME
 from minqing.api.routers import ERRORS
 from minqing.api.schemas import CitizenCaseListOut, CitizenCaseOut, InformationIn, SubmitIn, text
@@ -132,7 +132,8 @@ def _read(upload: NinjaUpload) -> UploadedFile:
     limit = max_attachment_bytes()
     if upload.size is not None and upload.size > limit:
         raise AttachmentRefused(f"文件“{name}”超过 {limit // (1024 * 1024)}MB 上限")
-    return UploadedFile(name=name, data=upload.read(limit + 1))
+    data = upload.read(limit + 1)
+    return UploadedFile(name=name, data=data, sha256=upload_digest(upload) if len(data) <= limit else "")
 
 
 @router.post(

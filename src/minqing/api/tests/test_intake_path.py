@@ -3,6 +3,7 @@ the case written once with a valid first link, the per-process token cache honou
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pytest
@@ -55,6 +56,26 @@ def test_multipart_submit_stores_case_and_photos_in_one_request(api_as, citizen,
         image.load()  # still a valid picture
     assert not image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
     assert ExifTags.Base.Make not in image.getexif()
+
+
+@pytest.mark.parametrize("key", [{"Idempotency-Key": "mp-sum"}, {}])
+def test_stored_checksums_are_of_the_stored_bytes(api_as, citizen, submission, key):
+    """A clean photo is stored as sent, under the digest the request was fingerprinted with; a photo
+    with GPS is stored stripped, under the digest of what was stored."""
+    clean = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(clean, format="JPEG")
+    sent = {"clean.jpg": clean.getvalue(), "gps.jpg": gps_jpeg()}
+    photos = [SimpleUploadedFile(name, data, "image/jpeg") for name, data in sent.items()]
+    response = api_as(citizen).upload("/cases", photos, form(submission()), headers=key)
+    assert response.status_code == 201, response.content
+    stored = {}
+    for attachment in Case.objects.get(reference=response.json()["reference"]).attachments.all():
+        with attachment.file.open("rb") as handle:
+            data = handle.read()
+        assert attachment.sha256 == hashlib.sha256(data).hexdigest() and attachment.size == len(data)
+        stored[attachment.original_name] = data
+    assert stored["clean.jpg"] == sent["clean.jpg"]
+    assert stored["gps.jpg"] != sent["gps.jpg"] and b"TestCam" not in stored["gps.jpg"]
 
 
 def test_multipart_submit_replays_without_a_second_case(api_as, citizen, submission):
