@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from minqing.api.models import IdempotencyRecord
 from minqing.cases.models import Attachment, Case, CaseEvent
 
+from .conftest import BASE
 from .test_cases_api import _png
 
 
@@ -106,3 +107,23 @@ def test_stored_response_is_encrypted(api_as, citizen, submission):
     record = IdempotencyRecord.objects.get()
     assert record.user == citizen and record.status_code == 201
     assert "村道" not in record.response_body
+
+
+def test_anonymous_replay_is_scoped_to_the_client_address(api_as, yiyang, sms_outbox):
+    """SMS login has no user yet: its key belongs to the client address, and a repeat gets the same token."""
+    import re
+
+    anon = api_as(None)
+    anon.post("/auth/sms-code", {"phone": "13700004321"})
+    code = re.search(r"\d{6}", sms_outbox[-1].text).group()
+    body, headers = {"phone": "13700004321", "code": code}, {"Idempotency-Key": "login-1"}
+    first = anon.post("/auth/sms-login", body, headers=headers)
+    second = anon.post("/auth/sms-login", body, headers=headers)
+    assert first.status_code == second.status_code == 200, first.content
+    assert first.content == second.content and second.headers["Idempotent-Replayed"] == "true"
+    record = IdempotencyRecord.objects.get()
+    assert record.user_id is None and record.client
+    elsewhere = anon.client.post(
+        f"{BASE}/auth/sms-login", body, content_type="application/json", headers=headers, REMOTE_ADDR="10.9.8.7"
+    )
+    assert "Idempotent-Replayed" not in elsewhere.headers  # another address: not this record
