@@ -51,8 +51,7 @@ class IdempotencyKeyReused(DomainError):
 
 def render(status: int, data: Any, out: type[BaseModel]) -> HttpResponse:
     """The JSON response every POST success goes through: validated by `out`, so a replay is byte-identical."""
-    data = out.model_validate(data).model_dump(mode="json", by_alias=True)
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    body = out.model_validate(data).model_dump_json(by_alias=True)  # compact, UTF-8 as is
     return HttpResponse(body, status=status, content_type=JSON_TYPE)
 
 

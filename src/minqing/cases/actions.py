@@ -182,17 +182,22 @@ def record_side_event(case: Case | int, actor, action: str, payload: dict, *, at
 # --- Registration -----------------------------------------------------------
 
 
+# Checked on every registration (ChoicesType.values builds a new list on each access).
+_CHANNELS, _URGENCIES = frozenset(Channel.values), frozenset(Urgency.values)
+_NATURES, _REQUEST_TYPES = frozenset(Nature.values), frozenset(RequestType.values)
+
+
 def _validate_new_case(data: NewCase) -> None:
     errors = []
-    if data.channel not in Channel.values:
+    if data.channel not in _CHANNELS:
         errors.append("来源渠道无效")
     if not (data.title or "").strip():
         errors.append("请填写标题")
     if not (data.content or "").strip():
         errors.append("请填写诉求内容")
-    if data.urgency not in Urgency.values:
+    if data.urgency not in _URGENCIES:
         errors.append("紧急程度无效")
-    if data.nature not in Nature.values or data.request_type not in RequestType.values:
+    if data.nature not in _NATURES or data.request_type not in _REQUEST_TYPES:
         errors.append("信访性质或诉求类型无效")
     if data.group_size < 1:
         errors.append("涉及人数至少为1")
