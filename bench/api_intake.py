@@ -518,7 +518,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="client threads, one connection each (default 8)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per scenario per round (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the four scenarios (default 3)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="untimed seconds per scenario first (default 2)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="untimed seconds per scenario first (default 5): each worker's caches of villages, categories and"
+        " routing defaults fill, as on a server that has been up a minute",
+    )
     parser.add_argument(
         "--server-threads",
         type=int,
