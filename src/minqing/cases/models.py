@@ -258,7 +258,14 @@ class Case(models.Model):
             models.Index(
                 fields=["location_path", "-submitted_at"], name="case_location", opclasses=["varchar_pattern_ops", ""]
             ),
-            models.Index(fields=["lead_path", "state"], name="case_lead", opclasses=["varchar_pattern_ops", ""]),
+            # Cases led under a path (lead_path prefix), or unassigned and located under it (lead_path = ''
+            # and a location_path prefix): the two halves of `attributed_to`. SQLite, which cannot use the
+            # partial index below with bound parameters, answers the OR of both halves from this one.
+            models.Index(
+                fields=["lead_path", "location_path", "state"],
+                name="case_lead_location",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops", ""],
+            ),
             # Live dashboard counts (open, overdue, nearly due…) per unit: led under a path, or unassigned
             # and located under it. Only open cases, with what the counts read, so PostgreSQL answers
             # from the index alone.
@@ -406,7 +413,8 @@ class Attachment(models.Model):
 class CaseEvent(models.Model):
     """One change to a case. Append-only; each carries the hash of the case's previous event."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    # No index of its own: `unique_case_event_seq` and `caseevent_case_action` both lead with the case.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -434,6 +442,9 @@ class CaseEvent(models.Model):
                 include=["case", "payload"],
                 condition=models.Q(action="rate"),
             ),
+            # A case's events of one kind: SQLite's probe for 近30日不满意 (it cannot use the partial index
+            # below when Django binds the action as a parameter) reads only the case's ratings.
+            models.Index(fields=["case", "action"], name="caseevent_case_action"),
             # 近30日不满意 on every dashboard: the few unsatisfied ratings, whatever the scope.
             models.Index(
                 fields=["case", "created_at"],

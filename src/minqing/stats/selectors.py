@@ -122,8 +122,9 @@ def attributed_to(unit: OrgUnit) -> Q:
 def attributed_parts(unit: OrgUnit) -> list[Q]:
     """`attributed_to(unit)` as disjoint parts (led there; unassigned and located there).
 
-    Counted one part at a time, each part can use its own index (the open-state index for the
-    first, the lead-path index for the second) where the OR of both makes SQLite scan the table.
+    Counted one part at a time, each part can use its own index (on PostgreSQL the open cases'
+    partial index). Both parts also seek `case_lead_location`, so SQLite answers their OR (as in
+    `attributed_to`) by a union of two index ranges.
     """
     if unit.kind == UnitKind.VILLAGE:
         return [Q(lead_path__startswith=unit.path)]

@@ -8,12 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from minqing.cases.models import OPEN_STATES, UNSATISFIED_SCORE, CaseEvent
+from minqing.cases.models import OPEN_STATES, UNSATISFIED_SCORE, Case, CaseEvent
 from minqing.core.hashchain import GENESIS
 from minqing.dispatch.related import duplicates_sql, likely_duplicates
-from minqing.stats.selectors import SCORE_FILTERS
+from minqing.stats.selectors import SCORE_FILTERS, attributed_to
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +100,28 @@ def test_the_duplicate_check_by_phone_finds_the_partys_cases(registered):
         now=registered.submitted_at + timedelta(days=31),
     )
     assert too_old == []
+
+
+def test_a_units_cases_read_both_halves_from_the_lead_and_location_index(registered):
+    """Led under the unit's path, or unassigned and located under it: on SQLite each half of the OR
+    seeks `case_lead_location`, where it used to read every unassigned case of the province.
+    (PostgreSQL combines its partial and path indexes in a bitmap.)"""
+    county = registered.location_unit.parent.parent
+    attributed = Case.objects.filter(attributed_to(county)).order_by()
+    assert list(attributed.values_list("pk", flat=True)) == [registered.pk]
+    if connection.vendor == "sqlite":
+        plan = _plan(attributed.values("pk"))
+        assert "MULTI-INDEX OR" in plan
+        assert "case_lead_location (lead_path>? AND lead_path<?)" in plan
+        assert "case_lead_location (lead_path=? AND location_path>? AND location_path<?)" in plan
+
+
+def test_the_unsatisfied_probe_reads_only_the_cases_ratings(registered):
+    _rate_events(registered, [("unsatisfied", 1)])
+    rated = CaseEvent.objects.filter(
+        SCORE_FILTERS["unsatisfied"], case=OuterRef("pk"), action="rate", created_at__gte=timezone.now() - timedelta(30)
+    )
+    probe = Case.objects.filter(Exists(rated))
+    assert list(probe.values_list("pk", flat=True)) == [registered.pk]
+    if connection.vendor == "sqlite":  # PostgreSQL reads caseevent_unsatisfied instead
+        assert "caseevent_case_action (case_id=? AND action=?)" in _plan(probe.values("pk"))
