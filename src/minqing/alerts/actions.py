@@ -39,10 +39,10 @@ from minqing.alerts.models import (
 )
 from minqing.cases.lifecycle import HANDLING, refusal
 from minqing.cases.models import Case, Category
-from minqing.cases.notifications import ancestor_paths, county_staff, unit_staff
+from minqing.cases.notifications import county_staff, unit_staff
 from minqing.cases.selectors import cases_visible_to
 from minqing.core.errors import DomainError, InvalidTransition, NotPermitted
-from minqing.orgs.models import OrgUnit, UnitKind
+from minqing.orgs.models import OrgUnit, UnitKind, ancestor_paths
 
 S = AlertState
 DEFAULT_REPLY_TIME = timedelta(days=3)  # a 督办 issued from an alert without a reply time

@@ -40,7 +40,7 @@ from minqing.core.deadlines import local_date
 from minqing.core.errors import DomainError, InvalidTransition, NotPermitted
 from minqing.core.hashchain import GENESIS, link_hash
 from minqing.core.inserts import insert_together
-from minqing.orgs.models import HANDLING_KINDS, OrgUnit, UnitKind
+from minqing.orgs.models import HANDLING_KINDS, OrgUnit, UnitKind, ancestor_paths
 from minqing.workcalendar.selectors import load_calendar
 
 RETURN_WINDOW_WORKING_DAYS = 5
@@ -357,7 +357,7 @@ def _validate_units(lead_unit: OrgUnit, co_units: Sequence[OrgUnit], case: Case)
 def _county_path(case: Case) -> str:
     """The path of the county the case is in (one query, by the ancestors of its location)."""
     county = (
-        OrgUnit.objects.filter(path__in=notifications.ancestor_paths(case.location_path), kind=UnitKind.COUNTY)
+        OrgUnit.objects.filter(path__in=ancestor_paths(case.location_path), kind=UnitKind.COUNTY)
         .values_list("path", flat=True)
         .first()
     )

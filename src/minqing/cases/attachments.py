@@ -39,10 +39,6 @@ class UploadedFile:
     sha256: str = ""  # of `data`, when the caller has already computed it
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 @dataclass(frozen=True)
 class CheckedFile:
     """An upload that passed inspection: type from its bytes, metadata stripped."""
@@ -88,8 +84,9 @@ def check_upload(upload: UploadedFile | CheckedFile) -> CheckedFile:
     if isinstance(upload, CheckedFile):
         return upload
     content_type, extension, data = inspect_upload(upload)
-    unchanged = data is upload.data and upload.sha256
-    return CheckedFile(upload.name, content_type, extension, data, upload.sha256 if unchanged else sha256_hex(data))
+    # Nothing stripped and the caller already hashed it: reuse that digest.
+    sha256 = upload.sha256 if data is upload.data and upload.sha256 else hashlib.sha256(data).hexdigest()
+    return CheckedFile(upload.name, content_type, extension, data, sha256)
 
 
 def check_uploads(uploads) -> list[CheckedFile]:

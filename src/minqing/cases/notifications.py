@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from minqing.accounts.models import Membership, Role
 from minqing.notify.actions import Message, queue, queue_sms_to_number
-from minqing.orgs.models import OrgUnit, UnitKind
+from minqing.orgs.models import OrgUnit, UnitKind, ancestor_paths
 
 UNIT_STAFF = (Role.HANDLER, Role.UNIT_MANAGER, Role.ASSESSOR)
 # Apps above cases add citizen notifiers (e.g. WeChat template messages): each is called with
@@ -66,12 +66,6 @@ def unit_staff(units: Iterable[OrgUnit], roles: Sequence[str] = UNIT_STAFF) -> l
         return [m.user for m in memberships.select_related("user")]
 
     return _remembered(("unit", unit_ids, tuple(roles)), load)
-
-
-def ancestor_paths(path: str) -> list[str]:
-    """ "/a/b/c/" → ["/a/", "/a/b/", "/a/b/c/"]: the unit itself and every unit above it."""
-    parts = path.strip("/").split("/")
-    return [f"/{'/'.join(parts[: i + 1])}/" for i in range(len(parts))]
 
 
 def county_staff(case, roles: Sequence[str]) -> list:

@@ -51,7 +51,8 @@ _statements: dict[tuple[type[Model], str, bool], tuple[list[Field], str]] = {}
 
 def _insert_sql(obj: Model, connection) -> tuple[str, tuple]:
     """The INSERT … RETURNING <pk> that `obj.save()` would run, as Model._save_table builds it."""
-    key = (type(obj), connection.alias, obj.pk is not None)
+    has_pk = obj.pk is not None
+    key = (type(obj), connection.alias, has_pk)
     known = _statements.get(key)
     if known is not None:
         fields, sql = known
@@ -61,7 +62,7 @@ def _insert_sql(obj: Model, connection) -> tuple[str, tuple]:
                 field.get_db_prep_save(v, connection=connection) for field, v in zip(fields, values, strict=True)
             )
     meta = obj._meta
-    fields = [f for f in meta.local_concrete_fields if not f.generated and (key[2] or f is not meta.auto_field)]
+    fields = [f for f in meta.local_concrete_fields if not f.generated and (has_pk or f is not meta.auto_field)]
     query = InsertQuery(type(obj))
     query.insert_values(fields, [obj])
     compiler = query.get_compiler(connection=connection)

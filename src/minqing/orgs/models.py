@@ -36,6 +36,12 @@ ALLOWED_PARENT_KINDS: dict[str, set[str | None]] = {
 HANDLING_KINDS = (UnitKind.TOWNSHIP, UnitKind.DEPARTMENT, UnitKind.VILLAGE, UnitKind.OFFICE)
 
 
+def ancestor_paths(path: str) -> list[str]:
+    """ "/a/b/c/" → ["/a/", "/a/b/", "/a/b/c/"]: the unit itself and every unit above it."""
+    parts = path.strip("/").split("/")
+    return [f"/{'/'.join(parts[: i + 1])}/" for i in range(len(parts))]
+
+
 class OrgUnitQuerySet(models.QuerySet["OrgUnit"]):
     def active(self) -> OrgUnitQuerySet:
         return self.filter(active=True)

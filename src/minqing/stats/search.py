@@ -27,8 +27,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from minqing.cases.models import Case
-from minqing.cases.notifications import ancestor_paths
-from minqing.orgs.models import OrgUnit, UnitKind
+from minqing.orgs.models import OrgUnit, UnitKind, ancestor_paths
 
 jieba.setLogLevel(logging.WARNING)
 WORD = re.compile(r"[^\W_]+")
