@@ -1,17 +1,18 @@
 """Idempotency-Key for every POST.
 
 The first request with a key runs the action and inserts its record with the response, in one
-transaction (one INSERT, after the action). A repeat with the same key and the same request gets the
-stored response back (same status, same body, header `Idempotent-Replayed: true`), and whatever it
-did is undone: a repeat without files runs the action again, fails on the unique (user, key) index
-and rolls back entirely before the replay (no lookup first, which saves every first request a round
-trip); a repeat with files is looked up first, so its files are never written. The same key with a
-different request is refused (422).
+transaction (one INSERT, after the action; or, for a case's registration, in the same statement as
+the case). A repeat with the same key and the same request gets the stored response back (same status,
+same body, header `Idempotent-Replayed: true`), and whatever it did is undone: a repeat runs the action
+again, fails on the unique (user, key) index and rolls back entirely before the replay (no lookup
+first, which saves every first request a round trip). Files are never written by a repeat: a
+registration writes them only after its statement has passed the index, and other actions with files
+look the key up first. The same key with a different request is refused (422).
 
 Concurrent duplicates meet on the same index: on PostgreSQL the second insert waits for the first
 transaction, then fails, which rolls back the second action entirely, and the winner's response is
-replayed; SQLite's IMMEDIATE transactions serialise them outright. (A lost race can leave the loser's
-uploaded files in storage without a row; nothing in the database refers to them.) Only successful
+replayed; SQLite's IMMEDIATE transactions serialise them outright. (Outside a registration, a lost race
+can leave the loser's uploaded files in storage without a row; nothing in the database refers to them.) Only successful
 responses are stored: a refused request changed nothing, so it may simply be retried (with the same
 key) once the problem is fixed.
 """
@@ -33,7 +34,7 @@ from pydantic import BaseModel
 from minqing.api.models import IdempotencyRecord
 from minqing.core import crypto
 from minqing.core.errors import DomainError
-from minqing.core.inserts import insert_together
+from minqing.core.inserts import gathered_inserts, insert_together
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[\x21-\x7e]{1,100}$"
@@ -114,6 +115,7 @@ def idempotent(
     *,
     user=None,
     atomic: bool = True,
+    gathered: bool = False,
 ) -> HttpResponse:
     """Run `produce` (the action, returning the response data) at most once per key.
 
@@ -121,6 +123,9 @@ def idempotent(
     `atomic=False` is for verbs that must commit their own work even when they fail
     (SMS login counts a wrong guess before refusing): the record is written after
     the verb, so a concurrent duplicate is not held back by the index, only by the verb.
+    `gathered=True` is for actions that never read back the rows they add (registering a case): their
+    rows and the record go in as one statement (`core.inserts.gathered_inserts`), and files are written
+    only after it, so a repeat with files needs no lookup first either.
     """
     if user is None:
         user = getattr(request, "auth", None)
@@ -133,7 +138,7 @@ def idempotent(
     # A retry is rare. Without files, letting it run and lose on the unique index (then replaying) costs
     # less than a lookup before every first request. With files, look first: a losing run would have
     # written its files to storage already.
-    if not atomic or request.FILES:
+    if not atomic or (request.FILES and not gathered):
         existing = _record(key, scope)
         if existing is not None:
             return _replay(existing, fingerprint)
@@ -146,7 +151,7 @@ def idempotent(
             pass
         return response
     try:
-        with transaction.atomic():
+        with transaction.atomic(), gathered_inserts() if gathered else contextlib.nullcontext():
             response = render(status, produce(), out)
             _store(request, key, scope, fingerprint, status, response)
         return response

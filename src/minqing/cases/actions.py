@@ -12,13 +12,21 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from minqing.cases import notifications, numbering
-from minqing.cases.attachments import CheckedFile, UploadedFile, check_uploads, store_attachment
+from minqing.cases.attachments import (
+    CheckedFile,
+    UploadedFile,
+    check_uploads,
+    new_attachment,
+    store_attachment,
+    write_files,
+)
 from minqing.cases.deadlines import due_for, extended_due
 from minqing.cases.lifecycle import TRANSITIONS, Actor, actor_kinds
 from minqing.cases.models import (
@@ -245,13 +253,13 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
             case.save()
         event = _chained_event(case, actor, "register", "", payload, at)
         parties = [_new_party(case, party) for party in (data.parties if not data.is_anonymous else [])]
+        attachments = [new_attachment(case, upload, actor) for upload in checked]
+        rows = [*parties, event, *attachments]
         if case_id is None:
             case.save(update_fields=["event_count", "last_event_hash"])
-            insert_together([*parties, event])
-        else:  # the case goes in once, with its event counters, its parties and its first event
-            insert_together([case, *parties, event])
-        for upload in checked:
-            store_attachment(case, upload, actor)
+        else:  # the case goes in once, with its event counters, parties, first event and attachments
+            rows.insert(0, case)
+        insert_together(rows, then=partial(write_files, attachments, checked))
         notifications.case_registered(case, parties[0] if parties else None)
     return case
 

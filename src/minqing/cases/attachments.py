@@ -6,7 +6,9 @@ import hashlib
 import io
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import filetype
 from django.conf import settings
@@ -224,7 +226,8 @@ def _reencode(data: bytes) -> bytes:
         return out.getvalue()
 
 
-def store_attachment(case, checked: CheckedFile, actor):
+def new_attachment(case, checked: CheckedFile, actor):
+    """The attachment row of a checked file, unsaved, with the name its file gets (`write_files`)."""
     from minqing.cases.models import Attachment
 
     attachment = Attachment(
@@ -236,6 +239,24 @@ def store_attachment(case, checked: CheckedFile, actor):
         sha256=checked.sha256,
         uploaded_by=actor if actor is not None and actor.pk else None,
     )
-    attachment.file.save(f"x{checked.extension}", ContentFile(checked.data), save=False)
-    insert_together([attachment])
+    attachment.file.name = attachment.file.field.generate_filename(attachment, f"x{checked.extension}")
+    return attachment
+
+
+def write_files(attachments, checked: Sequence[CheckedFile]) -> None:
+    """Store each file's bytes under its attachment's name. The name is the checksum's within the
+    case's folder, so a file already there holds these very bytes (the same file sent twice)."""
+    for attachment, upload in zip(attachments, checked, strict=True):
+        storage, name = attachment.file.storage, attachment.file.name
+        if storage.exists(name):
+            continue
+        saved = storage.save(name, ContentFile(upload.data))
+        if saved != name:  # a concurrent twin wrote the same bytes a moment before
+            storage.delete(saved)
+
+
+def store_attachment(case, checked: CheckedFile, actor):
+    """Insert the row, then write its file (inside the caller's transaction: a failed write undoes the row)."""
+    attachment = new_attachment(case, checked, actor)
+    insert_together([attachment], then=partial(write_files, [attachment], [checked]))
     return attachment

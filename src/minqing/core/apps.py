@@ -7,6 +7,11 @@ class CoreConfig(AppConfig):
     verbose_name = "核心"
 
     def ready(self) -> None:
-        from minqing.core import lookups
+        from minqing.core import inserts, lookups
 
         lookups.register()
+        inserts.cache_long_statements()
+        import psycopg._queries as q
+
+        q.MAX_CACHED_STATEMENT_LENGTH = 32768
+        q.MAX_CACHED_STATEMENT_PARAMS = 400

@@ -88,7 +88,8 @@ def submit(request: HttpRequest, payload: SubmitIn, idempotency_key: str | None 
         case = intake.submit_report(citizen, report, channel=Channel.APP)
         return presenters.citizen_case_registered(case, attachments=len(report.photos))
 
-    return idempotent(request, idempotency_key, 201, CitizenCaseOut, produce)
+    # The registration reads back nothing it inserts: its rows, files and idempotency record go in together.
+    return idempotent(request, idempotency_key, 201, CitizenCaseOut, produce, gathered=True)
 
 
 @router.get("/cases", response={200: CitizenCaseListOut, **ERRORS}, summary="我的诉求")

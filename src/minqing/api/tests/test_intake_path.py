@@ -184,3 +184,65 @@ def test_cached_token_gives_each_request_its_own_user(api_as, citizen):
     first, second = user_for_token(secret), user_for_token(secret)
     assert first == second == citizen
     assert first is not second
+
+
+def test_a_submission_with_a_photo_writes_its_rows_in_one_statement(api_as, citizen, submission, media):
+    """Case, party, event, attachment and idempotency record in one INSERT (PostgreSQL), no lookup
+    of the key first; the photo is on disk under the name its row holds."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_as(citizen)
+    photo = SimpleUploadedFile("a.jpg", gps_jpeg(), "image/jpeg")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.upload("/cases", [photo], form(submission()), headers={"Idempotency-Key": "one-go"})
+    assert response.status_code == 201, response.content
+    writes = [q["sql"] for q in queries if "INSERT" in q["sql"]]
+    reads_of_keys = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "api_idempotencyrecord" in q["sql"]]
+    assert reads_of_keys == []
+    if connection.vendor == "postgresql":
+        assert len(writes) == 1
+        assert all(table in writes[0] for table in ("cases_case", "cases_attachment", "api_idempotencyrecord"))
+    attachment = Attachment.objects.get()
+    assert (media / attachment.file.name).read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_a_replayed_photo_submission_writes_no_file(api_as, citizen, submission, media):
+    client = api_as(citizen)
+
+    def send():
+        photo = SimpleUploadedFile("a.jpg", gps_jpeg(), "image/jpeg")
+        return client.upload("/cases", [photo], form(submission()), headers={"Idempotency-Key": "mp-files"})
+
+    first = send()
+    files_after_first = sorted(path for path in media.rglob("*") if path.is_file())
+    second = send()
+    assert second["Idempotent-Replayed"] == "true" and second.content == first.content
+    assert sorted(path for path in media.rglob("*") if path.is_file()) == files_after_first
+    assert len(files_after_first) == 1 and Attachment.objects.count() == 1
+
+
+def test_the_same_photo_twice_keeps_two_rows_and_one_file(api_as, citizen, submission, media):
+    data = gps_jpeg()
+    photos = [SimpleUploadedFile(name, data, "image/jpeg") for name in ("前.jpg", "后.jpg")]
+    response = api_as(citizen).upload("/cases", photos, form(submission()))
+    assert response.status_code == 201, response.content
+    names = {a.original_name: a.file.name for a in Attachment.objects.all()}
+    assert set(names) == {"前.jpg", "后.jpg"} and names["前.jpg"] == names["后.jpg"]
+    assert [path for path in media.rglob("*") if path.is_file()] == [media / names["前.jpg"]]
+
+
+def test_a_failed_file_write_leaves_no_case(api_as, citizen, submission, media, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    def disk_full(self, name, content, max_length=None):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "save", disk_full)
+    client = api_as(citizen)
+    client.client.raise_request_exception = False
+    photo = SimpleUploadedFile("a.jpg", gps_jpeg(), "image/jpeg")
+    response = client.upload("/cases", [photo], form(submission()), headers={"Idempotency-Key": "full-disk"})
+    assert response.status_code == 500
+    assert not Case.objects.exists() and not Attachment.objects.exists()
+    assert not IdempotencyRecord.objects.exists()

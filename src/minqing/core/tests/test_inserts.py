@@ -54,3 +54,67 @@ def test_rows_of_one_shape_share_a_statement_and_keep_their_own_values():
         assert compiles.call_count == 2  # the first row's, then the expression's own
     stored = dict(Category.objects.filter(parent=parent).values_list("name", "sort_order"))
     assert stored == {"甲": 1, "乙": 2, "丙": 7}
+
+
+def test_gathered_calls_go_in_together_when_the_block_ends_then_run_their_callbacks():
+    parent = Category.objects.create(name="测试一级")
+    seen: list[list[str]] = []
+
+    def names() -> None:
+        seen.append(sorted(Category.objects.filter(parent=parent).values_list("name", flat=True)))
+
+    first, second = Category(name="甲", parent=parent), Category(name="乙", parent=parent)
+    with CaptureQueriesContext(connection) as queries:
+        with inserts.gathered_inserts():
+            insert_together([first], then=names)
+            insert_together([second], then=names)
+            assert len(queries) == 0 and first.pk is None  # nothing written inside the block
+        # On PostgreSQL one statement for both rows, then the two callbacks' reads.
+        assert len(queries) == (1 if connection.vendor == "postgresql" else 2) + 2
+    assert first.pk and second.pk
+    assert seen == [["乙", "甲"], ["乙", "甲"]]  # each callback ran after every row was in
+
+
+def test_a_gathered_block_that_raises_writes_nothing_and_calls_nothing():
+    parent = Category.objects.create(name="测试一级")
+    called = []
+    with pytest.raises(RuntimeError), inserts.gathered_inserts():
+        insert_together([Category(name="甲", parent=parent)], then=lambda: called.append(1))
+        raise RuntimeError("refused")
+    assert called == [] and not Category.objects.filter(parent=parent).exists()
+    insert_together([Category(name="乙", parent=parent)])  # the block is over: rows go in at once
+    assert Category.objects.filter(parent=parent).count() == 1
+
+
+def test_no_callback_runs_when_the_gathered_statement_fails():
+    parent = Category.objects.create(name="测试一级")
+    Category.objects.create(name="已有", parent=parent)
+    called = []
+    with pytest.raises(IntegrityError), transaction.atomic(), inserts.gathered_inserts():
+        insert_together([Category(name="新的", parent=parent)], then=lambda: called.append(1))
+        insert_together([Category(name="已有", parent=parent)], then=lambda: called.append(2))
+    assert called == []
+    assert list(Category.objects.filter(parent=parent).values_list("name", flat=True)) == ["已有"]
+
+
+def test_long_statements_keep_their_placeholder_rewrite():
+    """psycopg caches the %s → $n rewrite only for short statements unless told otherwise (apps.ready)."""
+    from psycopg import _queries
+
+    assert _queries.MAX_CACHED_STATEMENT_LENGTH >= inserts.LONG_STATEMENT_BYTES
+    assert _queries.MAX_CACHED_STATEMENT_PARAMS >= inserts.LONG_STATEMENT_PARAMS
+    if connection.vendor != "postgresql":
+        return  # SQLite does not go through psycopg
+    parent = Category.objects.create(name="测试一级")
+
+    def rows(tag: str) -> list[Category]:  # over 50 parameters: psycopg alone would rewrite them every time
+        return [Category(name=f"{tag}{i}", parent=parent) for i in range(40)]
+
+    def cache_hits() -> int:  # server-side or client-side binding (DATABASE_SERVER_BINDING)
+        return _queries._query2pg.cache_info().hits + _queries._query2pg_client.cache_info().hits
+
+    insert_together(rows("甲"))
+    hits = cache_hits()
+    insert_together(rows("乙"))
+    assert cache_hits() > hits
+    assert Category.objects.filter(parent=parent).count() == 80
