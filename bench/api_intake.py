@@ -425,6 +425,36 @@ def spread(clients: list[Client], workers: int = 2, attempts: int = 200) -> list
     return sorted(counts.values(), reverse=True)
 
 
+def prime(clients: list[Client], bodies: list[bytes]) -> int:
+    """Send every submission body once through each gunicorn worker, before any timing.
+
+    Each worker keeps the categories and villages it has read for minutes (`api.inputs`), as it would
+    in service. A warm-up of a few seconds with random bodies leaves a third of the villages unread in
+    each worker, and the first timed round then pays those reads on one submission in eight or so.
+    """
+    by_worker: dict[int, list[Client]] = {}
+    for client in clients:
+        by_worker.setdefault(client.worker(), []).append(client)
+    jobs = [(client, bodies[j :: len(group)]) for group in by_worker.values() for j, client in enumerate(group)]
+
+    refused: list[str] = []
+
+    def send(client: Client, share: list[bytes]) -> None:
+        for body in share:
+            status, data = client.post("/api/v1/cases", body, JSON_TYPE, True)
+            if status != 201:
+                refused.append(f"HTTP {status} {data[:200]!r}")
+
+    threads = [threading.Thread(target=send, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if refused:
+        raise SystemExit(f"priming: {len(refused)} submissions refused, e.g. {refused[0]}")
+    return sum(len(share) for _client, share in jobs)
+
+
 # --- orchestration ----------------------------------------------------------------------------
 
 
@@ -486,6 +516,9 @@ def run_http(env: dict[str, str], setup: dict, photo: bytes, args: argparse.Name
         keep_alive = args.server_threads > 1  # sync workers close every connection after one response
         if keep_alive:
             print(f"  connections per gunicorn worker: {' + '.join(map(str, spread(clients)))}", flush=True)
+        if any(name.startswith("full") for name in args.scenarios):
+            primed = prime(clients, bodies)
+            print(f"  primed: every submission body once through each worker ({primed} submissions)", flush=True)
         print(f"  warm-up: {args.warmup} s per scenario", flush=True)
         for name in args.scenarios:  # warm-up: imports, caches, connections in both workers; not counted
             Scenario(name, bodies, fields, photo).phase(clients, args.warmup, seed=0)

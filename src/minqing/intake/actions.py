@@ -68,13 +68,12 @@ def triage(data: case_actions.NewCase) -> dict[str, Any]:
     unit = route(data.category, data.title, data.content, township=township)
     if unit is not None:
         notes["route"] = {"unit": unit.code, "name": unit.label, "reason": unit.reasons[0] if unit.reasons else ""}
-    phone = next((party.phone for party in data.parties if party.phone), "")
-    duplicates = likely_duplicates(
-        category_id=data.category.pk,
-        location_unit_id=place.pk,
-        citizen_id=data.citizen.pk if data.citizen is not None else None,
-        phone_hash=crypto.lookup_hash(phone) if phone else "",
-    )
+    if data.citizen is not None:  # the account identifies the petitioner
+        petitioner = {"citizen_id": data.citizen.pk}
+    else:
+        phone = next((party.phone for party in data.parties if party.phone), "")
+        petitioner = {"phone_hash": crypto.lookup_hash(phone) if phone else ""}
+    duplicates = likely_duplicates(category_id=data.category.pk, location_unit_id=place.pk, **petitioner)
     if duplicates:
         notes["duplicates"] = duplicates
     return notes
@@ -102,7 +101,7 @@ def submit_report(citizen, report: Report, *, channel: str = Channel.WEB) -> Cas
             longitude=report.longitude,
             is_anonymous=report.anonymous,
             citizen=citizen,
-            parties=[case_actions.PartyInput(name=report.name, phone=citizen.phone)],
+            parties=[case_actions.PartyInput(name=report.name, account=citizen)],
             attachments=list(report.photos),
         ),
         citizen,
