@@ -11,10 +11,10 @@ look the key up first. The same key with a different request is refused (422).
 
 Concurrent duplicates meet on the same index: on PostgreSQL the second insert waits for the first
 transaction, then fails, which rolls back the second action entirely, and the winner's response is
-replayed; SQLite's IMMEDIATE transactions serialise them outright. (Outside a registration, a lost race
-can leave the loser's uploaded files in storage without a row; nothing in the database refers to them.) Only successful
-responses are stored: a refused request changed nothing, so it may simply be retried (with the same
-key) once the problem is fixed.
+replayed; SQLite's IMMEDIATE transactions serialise them outright. (Outside a registration, a lost
+race can leave the loser's uploaded files in storage without a row; nothing in the database refers to
+them.) Only successful responses are stored: a refused request changed nothing, so it may simply be
+retried (with the same key) once the problem is fixed.
 """
 
 from __future__ import annotations

@@ -11,7 +11,3 @@ class CoreConfig(AppConfig):
 
         lookups.register()
         inserts.cache_long_statements()
-        import psycopg._queries as q
-
-        q.MAX_CACHED_STATEMENT_LENGTH = 32768
-        q.MAX_CACHED_STATEMENT_PARAMS = 400

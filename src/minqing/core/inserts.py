@@ -62,7 +62,7 @@ def gathered_inserts(using: str = "default") -> Iterator[None]:
     Only for code that does not read back what it inserts inside the block: rows without a preset
     primary key get theirs at the end, and the database sees none of them before.
     """
-    if _gathered.get() is not None:  # an enclosing block inserts for this one
+    if _gathered.get() is not None:  # nested: the enclosing block gathers (calls for another database run at once)
         yield
         return
     gathering = _Gathered(using)
