@@ -151,7 +151,7 @@ def idempotent(
             pass
         return response
     try:
-        with transaction.atomic(), gathered_inserts() if gathered else contextlib.nullcontext():
+        with gathered_inserts() if gathered else transaction.atomic():  # the former is a transaction too
             response = render(status, produce(), out)
             _store(request, key, scope, fingerprint, status, response)
         return response

@@ -47,7 +47,7 @@ from minqing.cases.models import (
 from minqing.core.deadlines import local_date
 from minqing.core.errors import DomainError, InvalidTransition, NotPermitted
 from minqing.core.hashchain import GENESIS, link_hash
-from minqing.core.inserts import insert_together
+from minqing.core.inserts import atomic_writes, insert_together
 from minqing.orgs.models import HANDLING_KINDS, OrgUnit, UnitKind, ancestor_paths
 from minqing.workcalendar.selectors import load_calendar
 
@@ -226,7 +226,8 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
     checked = check_uploads(data.attachments)  # every file is checked before anything is written
     at = at or timezone.now()
     # No savepoint of its own: a failure here is not one a caller recovers from inside its transaction.
-    with transaction.atomic(savepoint=False):
+    # Inside gathered_inserts on PostgreSQL no transaction at all: the case goes in as the block's one statement.
+    with atomic_writes():
         reference, case_id = numbering.next_reference_and_id(at)
         case = Case(
             pk=case_id,
@@ -262,7 +263,7 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
             case.save(update_fields=["event_count", "last_event_hash"])
         else:  # the case goes in once, with its event counters, parties, first event and attachments
             rows.insert(0, case)
-        insert_together(rows, then=partial(write_files, attachments, checked))
+        insert_together(rows, then=partial(write_files, attachments, checked) if attachments else None)
         notifications.case_registered(case, parties[0] if parties else None)
     return case
 

@@ -20,14 +20,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Field, Model
 from django.db.models.sql import InsertQuery
+from django.db.transaction import TransactionManagementError
 
 
 @dataclass
 class _Gathered:
     using: str
+    one_statement: bool = False  # PostgreSQL outside a transaction: the closing statement is the transaction
     objects: list[Model] = field(default_factory=list)
     then: list[Callable[[], None]] = field(default_factory=list)
 
@@ -61,17 +63,55 @@ def gathered_inserts(using: str = "default") -> Iterator[None]:
 
     Only for code that does not read back what it inserts inside the block: rows without a preset
     primary key get theirs at the end, and the database sees none of them before.
+
+    The block is one transaction. On PostgreSQL, outside a caller's transaction, it needs none: every
+    write of the block is its closing statement, atomic on its own, so the block reads in autocommit and
+    spares BEGIN and COMMIT (two round trips per request). Any other write inside it would commit on
+    its own, so it is refused (TransactionManagementError). Calls with a `then` (files) still get a
+    transaction around the statement and the callbacks, so a failed callback undoes the rows.
     """
     if _gathered.get() is not None:  # nested: the enclosing block gathers (calls for another database run at once)
         yield
         return
-    gathering = _Gathered(using)
+    connection = connections[using]
+    gathering = _Gathered(using, one_statement=connection.vendor == "postgresql" and not connection.in_atomic_block)
     token = _gathered.set(gathering)
     try:
-        yield
+        if not gathering.one_statement:
+            with transaction.atomic(using=using):
+                yield
+                _flush(gathering)
+            return
+        with connection.execute_wrapper(_refuse_writes):
+            yield
     finally:
         _gathered.reset(token)
-    _insert(gathering.objects, using)
+    with transaction.atomic(using=using) if gathering.then else contextlib.nullcontext():
+        _flush(gathering)
+
+
+def atomic_writes(using: str = "default") -> contextlib.AbstractContextManager:
+    """A verb's transaction (`transaction.atomic(savepoint=False)`); none inside a gathered block that
+    writes with one statement (`gathered_inserts`), where it would only add BEGIN and COMMIT."""
+    gathering = _gathered.get()
+    if gathering is not None and gathering.using == using and gathering.one_statement:
+        return contextlib.nullcontext()
+    return transaction.atomic(using=using, savepoint=False)
+
+
+_WRITES = ("insert", "update", "delete", "merge")
+
+
+def _refuse_writes(execute, sql, params, many, context):
+    if sql.lstrip()[:6].lower().startswith(_WRITES):
+        raise TransactionManagementError(
+            "a write inside gathered_inserts() outside a transaction would commit on its own; use insert_together"
+        )
+    return execute(sql, params, many, context)
+
+
+def _flush(gathering: _Gathered) -> None:
+    _insert(gathering.objects, gathering.using)
     for then in gathering.then:
         then()
 

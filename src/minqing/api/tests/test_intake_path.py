@@ -186,6 +186,32 @@ def test_cached_token_gives_each_request_its_own_user(api_as, citizen):
     assert first is not second
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_json_submission_needs_no_transaction_on_postgresql(api_as, citizen, submission):
+    """Its one write is the closing statement: the duplicate check and the number are read in
+    autocommit, and the statement commits alone (no BEGIN, no COMMIT round trips)."""
+    from django.db import connection
+
+    from minqing.core import inserts
+
+    seen = []
+    real_flush = inserts._flush
+
+    def flush(gathering):
+        seen.append((connection.get_autocommit(), connection.in_atomic_block))
+        real_flush(gathering)
+
+    inserts._flush = flush
+    try:
+        response = api_as(citizen).post("/cases", submission(), headers={"Idempotency-Key": "no-begin"})
+    finally:
+        inserts._flush = real_flush
+    assert response.status_code == 201, response.content
+    assert seen == ([(True, False)] if connection.vendor == "postgresql" else [(False, True)])
+    case = Case.objects.get(reference=response.json()["reference"])
+    assert case.events.count() == 1 and case.parties.count() == 1 and IdempotencyRecord.objects.count() == 1
+
+
 def test_a_submission_with_a_photo_writes_its_rows_in_one_statement(api_as, citizen, submission, media):
     """Case, party, event, attachment and idempotency record in one INSERT (PostgreSQL), no lookup
     of the key first; the photo is on disk under the name its row holds."""
@@ -207,6 +233,7 @@ def test_a_submission_with_a_photo_writes_its_rows_in_one_statement(api_as, citi
     assert (media / attachment.file.name).read_bytes()[:2] == b"\xff\xd8"
 
 
+@pytest.mark.django_db(transaction=True)  # as in service: no test transaction around the request
 def test_a_replayed_photo_submission_writes_no_file(api_as, citizen, submission, media):
     client = api_as(citizen)
 
@@ -232,6 +259,7 @@ def test_the_same_photo_twice_keeps_two_rows_and_one_file(api_as, citizen, submi
     assert [path for path in media.rglob("*") if path.is_file()] == [media / names["前.jpg"]]
 
 
+@pytest.mark.django_db(transaction=True)  # as in service: no test transaction around the request
 def test_a_failed_file_write_leaves_no_case(api_as, citizen, submission, media, monkeypatch):
     from django.core.files.storage import FileSystemStorage
 

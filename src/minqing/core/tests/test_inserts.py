@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.db.models.sql import InsertQuery
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from minqing.cases.models import Category
@@ -64,13 +65,16 @@ def test_gathered_calls_go_in_together_when_the_block_ends_then_run_their_callba
         seen.append(sorted(Category.objects.filter(parent=parent).values_list("name", flat=True)))
 
     first, second = Category(name="甲", parent=parent), Category(name="乙", parent=parent)
+
+    def inserts_in(queries) -> int:
+        return sum("INSERT" in query["sql"] for query in queries)
+
     with CaptureQueriesContext(connection) as queries:
         with inserts.gathered_inserts():
             insert_together([first], then=names)
             insert_together([second], then=names)
-            assert len(queries) == 0 and first.pk is None  # nothing written inside the block
-        # On PostgreSQL one statement for both rows, then the two callbacks' reads.
-        assert len(queries) == (1 if connection.vendor == "postgresql" else 2) + 2
+            assert inserts_in(queries) == 0 and first.pk is None  # nothing written inside the block
+        assert inserts_in(queries) == (1 if connection.vendor == "postgresql" else 2)  # one statement on PostgreSQL
     assert first.pk and second.pk
     assert seen == [["乙", "甲"], ["乙", "甲"]]  # each callback ran after every row was in
 
@@ -118,3 +122,43 @@ def test_long_statements_keep_their_placeholder_rewrite():
     insert_together(rows("乙"))
     assert cache_hits() > hits
     assert Category.objects.filter(parent=parent).count() == 80
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_block_is_one_transaction_of_its_own():
+    """PostgreSQL: no BEGIN for the block (its closing statement is atomic) and no other write inside
+    it; SQLite, which writes row by row, wraps the block in a transaction."""
+    parent = Category.objects.create(name="测试一级")
+    with inserts.gathered_inserts():
+        insert_together([Category(name="甲", parent=parent)])
+        if connection.vendor == "postgresql":
+            assert connection.get_autocommit() and not connection.in_atomic_block
+            with pytest.raises(TransactionManagementError):
+                Category.objects.create(name="乙", parent=parent)  # would commit alone, before the block's rows
+        else:
+            assert connection.in_atomic_block
+    assert list(Category.objects.filter(parent=parent).values_list("name", flat=True)) == ["甲"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_failing_block_leaves_nothing():
+    parent = Category.objects.create(name="测试一级")
+    Category.objects.create(name="已有", parent=parent)
+    written = []
+    with pytest.raises(IntegrityError), inserts.gathered_inserts():
+        insert_together([Category(name="新的", parent=parent)], then=lambda: written.append("file"))
+        insert_together([Category(name="已有", parent=parent)])
+    assert written == []
+    assert list(Category.objects.filter(parent=parent).values_list("name", flat=True)) == ["已有"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_failing_callback_undoes_the_rows():
+    parent = Category.objects.create(name="测试一级")
+
+    def disk_full() -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError), inserts.gathered_inserts():
+        insert_together([Category(name="新的", parent=parent)], then=disk_full)
+    assert not Category.objects.filter(parent=parent).exists()
