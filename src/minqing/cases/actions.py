@@ -85,6 +85,9 @@ class NewCase:
     attachments: Sequence[UploadedFile | CheckedFile] = field(default_factory=list)
     # What intake found (suggested unit, possible duplicates); recorded in the register event.
     triage: dict[str, Any] = field(default_factory=dict)
+    # Reference and id drawn beforehand for the `at` given to register_case (on PostgreSQL intake draws
+    # them with its duplicate check, in one round trip: `numbering.draw_with`); else register_case draws.
+    number: tuple[str, int] | None = None
 
 
 @dataclass
@@ -198,7 +201,8 @@ _CHANNELS, _URGENCIES = frozenset(Channel.values), frozenset(Urgency.values)
 _NATURES, _REQUEST_TYPES = frozenset(Nature.values), frozenset(RequestType.values)
 
 
-def _validate_new_case(data: NewCase) -> None:
+def validate_new_case(data: NewCase) -> None:
+    """DomainError listing what is wrong with a new case (register_case checks it too)."""
     errors = []
     if data.channel not in _CHANNELS:
         errors.append("来源渠道无效")
@@ -222,13 +226,13 @@ def _validate_new_case(data: NewCase) -> None:
 
 def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
     """登记: create a case in `submitted`, with its parties and attachments, and the first event."""
-    _validate_new_case(data)
+    validate_new_case(data)
     checked = check_uploads(data.attachments)  # every file is checked before anything is written
     at = at or timezone.now()
     # No savepoint of its own: a failure here is not one a caller recovers from inside its transaction.
     # Inside gathered_inserts on PostgreSQL no transaction at all: the case goes in as the block's one statement.
     with atomic_writes():
-        reference, case_id = numbering.next_reference_and_id(at)
+        reference, case_id = data.number or numbering.next_reference_and_id(at)
         case = Case(
             pk=case_id,
             reference=reference,

@@ -13,7 +13,9 @@ year's sequence starts after it, and bulk loaders raise both through `raise_floo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
@@ -34,8 +36,26 @@ def next_reference_and_id(at: datetime) -> tuple[str, int | None]:
     prefix, year = settings.MINQING_CASE_PREFIX, local_date(at).year
     connection = connections[CaseCounter.objects.db]
     if connection.vendor == "postgresql":
-        return _draw_from_sequence(connection, prefix, year)
+        reference, case_id, _rows = _draw_from_sequence(connection, prefix, year)
+        return reference, case_id
     return format_reference(prefix, year, _draw_from_counter(connection, prefix, year)), None
+
+
+def draw_with(at: datetime, query: tuple[str, Sequence[Any]] | None) -> tuple[tuple[str, int] | None, list[tuple]]:
+    """On PostgreSQL, `next_reference_and_id` and the rows of a read-only `query`, in one round trip
+    (a submission's number and its duplicate check). Elsewhere no number, which the registration draws
+    inside its transaction, and the query's rows. The query's first column must never be NULL.
+    """
+    connection = connections[CaseCounter.objects.db]
+    if connection.vendor == "postgresql":
+        prefix, year = settings.MINQING_CASE_PREFIX, local_date(at).year
+        reference, case_id, rows = _draw_from_sequence(connection, prefix, year, query)
+        return (reference, case_id), rows
+    if query is None:
+        return None, []
+    with connection.cursor() as cursor:
+        cursor.execute(*query)
+        return None, cursor.fetchall()
 
 
 def raise_floor(prefix: str, year: int, number: int) -> None:
@@ -79,22 +99,32 @@ def _draw_from_counter(connection, prefix: str, year: int) -> int:
     return row[0]
 
 
-def _draw_from_sequence(connection, prefix: str, year: int) -> tuple[str, int]:
+def _draw_from_sequence(
+    connection, prefix: str, year: int, alongside: tuple[str, Sequence[Any]] | None = None
+) -> tuple[str, int, list[tuple]]:
     name = sequence_name(prefix, year)
     case_table, case_pk = Case._meta.db_table, Case._meta.pk.column
+    # nextval(NULL) is NULL: a missing sequence answers NULL instead of aborting the transaction.
+    draw = (
+        f"SELECT nextval(to_regclass(%s)) AS number, nextval(pg_get_serial_sequence('{case_table}', '{case_pk}'))"
+        " AS case_id"
+    )
+    sql, params = draw, [name]
+    if alongside is not None:  # the one-row draw, then the query's rows beside it (or one row of NULLs)
+        sql = f"SELECT n.*, q.* FROM ({draw}) n LEFT JOIN LATERAL ({alongside[0]}) q ON true"
+        params = [name, *alongside[1]]
     with connection.cursor() as cursor:
-        # nextval(NULL) is NULL: a missing sequence answers NULL instead of aborting the transaction.
-        cursor.execute(
-            f"SELECT nextval(to_regclass(%s)), nextval(pg_get_serial_sequence('{case_table}', '{case_pk}'))", [name]
-        )
-        number, case_id = cursor.fetchone()
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        number, case_id = rows[0][:2]
         if number is None:  # the year's first case on this database
             _create_sequence(connection, prefix, year, name)
             cursor.execute("SELECT nextval(to_regclass(%s))", [name])
             number = cursor.fetchone()[0]
             if number is None:
                 raise DatabaseError(f"could not create the reference sequence {name}")
-    return format_reference(prefix, year, number), case_id
+    found = [row[2:] for row in rows if row[2] is not None] if alongside is not None else []
+    return format_reference(prefix, year, number), case_id, found
 
 
 def _create_sequence(connection, prefix: str, year: int, name: str) -> None:

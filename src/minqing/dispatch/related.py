@@ -289,7 +289,7 @@ def duplicates_sql(who: str) -> str:
     )
 
 
-def likely_duplicates(
+def duplicates_query(
     *,
     category_id: int,
     location_unit_id: int,
@@ -297,26 +297,39 @@ def likely_duplicates(
     phone_hash: str = "",
     days: int = DUPLICATE_DAYS,
     now: datetime | None = None,
-    limit: int = 3,
-) -> list[str]:
-    """References of open cases from the same petitioner, about the same category and place, in the last
-    `days` days: the one indexed lookup intake runs on every submission (the full search is `find_related`).
+) -> tuple[str, list] | None:
+    """The duplicate check as (statement, parameters); None without a petitioner to match.
 
     The petitioner is the citizen account when there is one (cases.citizen), else the phone lookup hash.
-    Only the submitter's own cases are found, so nothing is disclosed; the result goes into the case's
-    register event for the dispatcher.
+    Its rows are (submitted_at, id, reference); `duplicate_references` picks the answer from them.
     """
     if citizen_id is not None:
         who, value = "citizen_id = %s", citizen_id
     elif phone_hash:
         who, value = f"id IN (SELECT case_id FROM {Party._meta.db_table} WHERE phone_hash = %s)", phone_hash
     else:
+        return None
+    since = connection.ops.adapt_datetimefield_value((now or timezone.now()) - timedelta(days=days))
+    return duplicates_sql(who), [value, category_id, location_unit_id, *OPEN_STATES, since]
+
+
+def duplicate_references(rows, limit: int = 3) -> list[str]:
+    """The newest `limit` references among the duplicate check's rows."""
+    return [reference for _at, _pk, reference in sorted(rows, reverse=True)[:limit]]
+
+
+def likely_duplicates(*, limit: int = 3, **petitioner) -> list[str]:
+    """References of open cases from the same petitioner, about the same category and place, in the last
+    30 days (`duplicates_query` takes the arguments): the one indexed lookup intake runs on every
+    submission (the full search is `find_related`). Intake runs it in the statement that draws the case's
+    number (`cases.numbering.draw_with`).
+
+    Only the submitter's own cases are found, so nothing is disclosed; the result goes into the case's
+    register event for the dispatcher.
+    """
+    query = duplicates_query(**petitioner)
+    if query is None:
         return []
-    since = (now or timezone.now()) - timedelta(days=days)
     with connection.cursor() as cursor:
-        cursor.execute(
-            duplicates_sql(who),
-            [value, category_id, location_unit_id, *OPEN_STATES, connection.ops.adapt_datetimefield_value(since)],
-        )
-        found = sorted(cursor.fetchall(), reverse=True)
-    return [reference for _at, _pk, reference in found[:limit]]
+        cursor.execute(*query)
+        return duplicate_references(cursor.fetchall(), limit)

@@ -9,14 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
+from django.utils import timezone
 
 from minqing.accounts.actions import RateLimited
 from minqing.cases import actions as case_actions
-from minqing.cases.attachments import CheckedFile, UploadedFile
+from minqing.cases import numbering
+from minqing.cases.attachments import CheckedFile, UploadedFile, check_uploads
 from minqing.cases.models import Case, Category, Channel
 from minqing.core import crypto
 from minqing.core.errors import DomainError
-from minqing.dispatch.related import likely_duplicates
+from minqing.dispatch.related import duplicate_references, duplicates_query
 from minqing.dispatch.suggest import route
 from minqing.orgs.models import OrgUnit, UnitKind
 
@@ -54,12 +56,9 @@ def _check_photos(photos: Sequence[UploadedFile | CheckedFile]) -> None:
         raise DomainError(f"最多上传 {MAX_PHOTOS} 张照片", code="attachment_refused")
 
 
-def triage(data: case_actions.NewCase) -> dict[str, Any]:
-    """Routing and the duplicate check, run on every submission and kept in the register event.
-
-    Both are cheap: the routing rules come from dispatch's per-process cache, the duplicate check is
-    one indexed query (same petitioner, category and place within 30 days).
-    """
+def triage(data: case_actions.NewCase, duplicate_rows: Sequence[tuple] = ()) -> dict[str, Any]:
+    """Routing and the duplicate check's answer (its rows, from `_duplicates_query`), kept in the
+    register event. Routing is cheap: its rules come from dispatch's per-process cache."""
     if data.category is None:
         return {}
     place = data.location_unit
@@ -68,20 +67,32 @@ def triage(data: case_actions.NewCase) -> dict[str, Any]:
     unit = route(data.category, data.title, data.content, township=township)
     if unit is not None:
         notes["route"] = {"unit": unit.code, "name": unit.label, "reason": unit.reasons[0] if unit.reasons else ""}
-    if data.citizen is not None:  # the account identifies the petitioner
-        petitioner = {"citizen_id": data.citizen.pk}
-    else:
-        phone = next((party.phone for party in data.parties if party.phone), "")
-        petitioner = {"phone_hash": crypto.lookup_hash(phone) if phone else ""}
-    duplicates = likely_duplicates(category_id=data.category.pk, location_unit_id=place.pk, **petitioner)
+    duplicates = duplicate_references(duplicate_rows)
     if duplicates:
         notes["duplicates"] = duplicates
     return notes
 
 
+def _duplicates_query(data: case_actions.NewCase) -> tuple[str, list] | None:
+    """One indexed lookup: the same petitioner, category and place within 30 days."""
+    if data.category is None:
+        return None
+    if data.citizen is not None:  # the account identifies the petitioner
+        petitioner: dict[str, Any] = {"citizen_id": data.citizen.pk}
+    else:
+        phone = next((party.phone for party in data.parties if party.phone), "")
+        petitioner = {"phone_hash": crypto.lookup_hash(phone) if phone else ""}
+    return duplicates_query(category_id=data.category.pk, location_unit_id=data.location_unit.pk, **petitioner)
+
+
 def _register(data: case_actions.NewCase, actor) -> Case:
-    data.triage = triage(data)
-    return case_actions.register_case(data, actor)
+    # Checked before a number is drawn: a refused report leaves no gap in the numbering.
+    case_actions.validate_new_case(data)
+    data.attachments = check_uploads(data.attachments)
+    at = timezone.now()
+    data.number, duplicate_rows = numbering.draw_with(at, _duplicates_query(data))
+    data.triage = triage(data, duplicate_rows)
+    return case_actions.register_case(data, actor, at=at)
 
 
 def submit_report(citizen, report: Report, *, channel: str = Channel.WEB) -> Case:

@@ -274,3 +274,36 @@ def test_a_failed_file_write_leaves_no_case(api_as, citizen, submission, media, 
     assert response.status_code == 500
     assert not Case.objects.exists() and not Attachment.objects.exists()
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_refused_report_draws_no_number(api_as, citizen, submission, category):
+    from minqing.core.errors import DomainError
+    from minqing.intake import actions as intake
+    from minqing.testing.personas import LIUQUAN, first_village
+
+    client = api_as(citizen)
+    numbers = [int(client.post("/cases", submission()).json()["reference"].rsplit("-", 1)[1])]
+    blank = intake.Report(category=category, location_unit=first_village(LIUQUAN), content=" \n ", name="王群众")
+    with pytest.raises(DomainError, match="请填写"):
+        intake.submit_report(citizen, blank)
+    numbers.append(int(client.post("/cases", submission()).json()["reference"].rsplit("-", 1)[1]))
+    assert numbers[1] == numbers[0] + 1  # no gap: the report was refused before a number was drawn
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_json_submission_makes_two_statements_on_postgresql(api_as, citizen, submission):
+    """The number is drawn with the duplicate check, and everything is written by one statement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_as(citizen)
+    first = client.post("/cases", submission()).json()["reference"]
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/cases", submission(), headers={"Idempotency-Key": "two"})
+    assert response.status_code == 201
+    assert CaseEvent.objects.get(case__reference=response.json()["reference"]).payload["duplicates"] == [first]
+    case_statements = [q["sql"] for q in queries if "cases_case" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(case_statements) == 2
+        assert "nextval" in case_statements[0] and "citizen_id" in case_statements[0]
+        assert case_statements[1].startswith("WITH") and "api_idempotencyrecord" in case_statements[1]

@@ -85,3 +85,25 @@ def test_concurrent_registrations_get_distinct_numbers(new_case, dispatcher):
         thread.join(timeout=60)
     assert len(references) == 6 == len(set(references)) == Case.objects.filter(reference__in=references).count()
     assert all(reference.startswith(f"{PREFIX}2031-") for reference in references)
+
+
+def test_draw_with_brings_a_query_s_rows_beside_the_number(fresh_year):
+    """PostgreSQL: the number, the id and the query's rows in one statement (none found: no rows),
+    the year's sequence created on the way; elsewhere only the rows, the number is drawn later."""
+    from django.test.utils import CaptureQueriesContext
+
+    query = ("SELECT column1, column1 * 10, 'r' || column1 FROM (VALUES (2), (1)) AS t WHERE column1 >= %s", [1])
+    none_found = ("SELECT column1, column1, 'x' FROM (VALUES (1)) AS t WHERE column1 > %s", [5])
+    with CaptureQueriesContext(connection) as queries:
+        number, rows = numbering.draw_with(AT, query)
+    assert sorted(rows) == [(1, 10, "r1"), (2, 20, "r2")]
+    if connection.vendor == "postgresql":
+        reference, case_id = number
+        assert reference == f"{PREFIX}2031-000001" and case_id
+        assert sum("nextval" in q["sql"] and "LATERAL" in q["sql"] for q in queries) == 1
+        again, found = numbering.draw_with(AT, none_found)
+        assert found == [] and again[0] == f"{PREFIX}2031-000002" and again[1] > case_id
+    else:
+        assert number is None
+        assert numbering.draw_with(AT, none_found) == (None, [])
+        assert _numbers(1) == [1]  # nothing was drawn
