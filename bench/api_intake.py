@@ -298,13 +298,20 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def worker(self) -> int:
-        """The pid of the gunicorn worker holding this connection."""
-        self.conn.request("GET", "/bench/worker/")
-        response = self.conn.getresponse()
-        pid = json.loads(response.read())["pid"]
-        if response.will_close:
-            self.conn.close()
-        return pid
+        """The pid of the gunicorn worker holding this connection (reopened if the server closed it idle)."""
+        for attempt in (1, 2):
+            try:
+                self.conn.request("GET", "/bench/worker/")
+                response = self.conn.getresponse()
+                pid = json.loads(response.read())["pid"]
+                if response.will_close:
+                    self.conn.close()
+                return pid
+            except (ConnectionError, http.client.HTTPException):
+                self.conn.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def post(self, path: str, body: bytes, content_type: str, auth: bool) -> tuple[int, bytes]:
         headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
