@@ -5,9 +5,9 @@ transaction (one INSERT, after the action; or, for a case's registration, in the
 the case). A repeat with the same key and the same request gets the stored response back (same status,
 same body, header `Idempotent-Replayed: true`), and whatever it did is undone: a repeat runs the action
 again, fails on the unique (user, key) index and rolls back entirely before the replay (no lookup
-first, which saves every first request a round trip). Files are never written by a repeat: a
-registration writes them only after its statement has passed the index, and other actions with files
-look the key up first. The same key with a different request is refused (422).
+first, which saves every first request a round trip). A repeat leaves no file behind: a registration's
+files are removed again when its statement fails on the key (`core.inserts.gathered_inserts`), and other
+actions with files look the key up first. The same key with a different request is refused (422).
 
 Concurrent duplicates meet on the same index: on PostgreSQL the second insert waits for the first
 transaction, then fails, which rolls back the second action entirely, and the winner's response is
@@ -124,8 +124,8 @@ def idempotent(
     (SMS login counts a wrong guess before refusing): the record is written after
     the verb, so a concurrent duplicate is not held back by the index, only by the verb.
     `gathered=True` is for actions that never read back the rows they add (registering a case): their
-    rows and the record go in as one statement (`core.inserts.gathered_inserts`), and files are written
-    only after it, so a repeat with files needs no lookup first either.
+    rows and the record go in as one statement (`core.inserts.gathered_inserts`, which undoes the
+    files if that statement fails), so a repeat with files needs no lookup first either.
     """
     if user is None:
         user = getattr(request, "auth", None)

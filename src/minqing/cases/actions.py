@@ -267,7 +267,7 @@ def register_case(data: NewCase, actor, *, at: datetime | None = None) -> Case:
             case.save(update_fields=["event_count", "last_event_hash"])
         else:  # the case goes in once, with its event counters, parties, first event and attachments
             rows.insert(0, case)
-        insert_together(rows, then=partial(write_files, attachments, checked) if attachments else None)
+        insert_together(rows, effect=partial(write_files, attachments, checked) if attachments else None)
         notifications.case_registered(case, parties[0] if parties else None)
     return case
 

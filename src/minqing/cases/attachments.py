@@ -6,13 +6,14 @@ import hashlib
 import io
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import filetype
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import Storage
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from minqing.core.errors import DomainError
@@ -243,20 +244,34 @@ def new_attachment(case, checked: CheckedFile, actor):
     return attachment
 
 
-def write_files(attachments, checked: Sequence[CheckedFile]) -> None:
-    """Store each file's bytes under its attachment's name. The name is the checksum's within the
-    case's folder, so a file already there holds these very bytes (the same file sent twice)."""
-    for attachment, upload in zip(attachments, checked, strict=True):
-        storage, name = attachment.file.storage, attachment.file.name
-        if storage.exists(name):
-            continue
-        saved = storage.save(name, ContentFile(upload.data))
-        if saved != name:  # a concurrent twin wrote the same bytes a moment before
-            storage.delete(saved)
+def write_files(attachments, checked: Sequence[CheckedFile]) -> Callable[[], None]:
+    """Store each file's bytes under its attachment's name; returns the function that removes what it
+    wrote (a `core.inserts` effect). The name is the checksum's within the case's folder, so a file
+    already there holds these very bytes (the same file sent twice) and is left alone."""
+    written: list[tuple[Storage, str]] = []
+
+    def remove() -> None:
+        for storage, name in written:
+            storage.delete(name)
+
+    try:
+        for attachment, upload in zip(attachments, checked, strict=True):
+            storage, name = attachment.file.storage, attachment.file.name
+            if storage.exists(name):
+                continue
+            saved = storage.save(name, ContentFile(upload.data))
+            if saved != name:  # a concurrent twin wrote the same bytes a moment before
+                storage.delete(saved)
+                continue
+            written.append((storage, name))
+    except BaseException:
+        remove()
+        raise
+    return remove
 
 
 def store_attachment(case, checked: CheckedFile, actor):
     """Insert the row, then write its file (inside the caller's transaction: a failed write undoes the row)."""
     attachment = new_attachment(case, checked, actor)
-    insert_together([attachment], then=partial(write_files, [attachment], [checked]))
+    insert_together([attachment], effect=partial(write_files, [attachment], [checked]))
     return attachment

@@ -31,35 +31,38 @@ class _Gathered:
     using: str
     one_statement: bool = False  # PostgreSQL outside a transaction: the closing statement is the transaction
     objects: list[Model] = field(default_factory=list)
-    then: list[Callable[[], None]] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
 
 
 _gathered: ContextVar[_Gathered | None] = ContextVar("minqing_gathered_inserts", default=None)
 
 
-def insert_together(
-    objects: Sequence[Model], *, using: str = "default", then: Callable[[], None] | None = None
-) -> None:
+# Work outside the database that goes with new rows (writing their files). It returns the function
+# that undoes it, called if the rows do not go in after all.
+Effect = Callable[[], Callable[[], None]]
+
+
+def insert_together(objects: Sequence[Model], *, using: str = "default", effect: Effect | None = None) -> None:
     """INSERT every object (all unsaved); those without a primary key get the one the database draws.
 
-    `then` runs once the rows are in (e.g. writing their files). Call it inside a transaction: saved one
-    by one, a failing row would otherwise leave the rows before it; and a failing `then` must undo them.
+    `effect` runs once the rows are in; if it fails, the caller's transaction undoes the rows. Call it
+    inside a transaction: saved one by one, a failing row would otherwise leave the rows before it.
     """
     gathering = _gathered.get()
     if gathering is not None and gathering.using == using:
         gathering.objects.extend(objects)
-        if then is not None:
-            gathering.then.append(then)
+        if effect is not None:
+            gathering.effects.append(effect)
         return
     _insert(objects, using)
-    if then is not None:
-        then()
+    if effect is not None:
+        effect()
 
 
 @contextlib.contextmanager
 def gathered_inserts(using: str = "default") -> Iterator[None]:
-    """Gather the block's `insert_together` calls into one statement, run when the block ends; then
-    each call's `then`, in order. Nothing is written if the block raises.
+    """Gather the block's `insert_together` calls into one statement, run when the block ends, with
+    their effects. Nothing is written if the block raises.
 
     Only for code that does not read back what it inserts inside the block: rows without a preset
     primary key get theirs at the end, and the database sees none of them before.
@@ -67,8 +70,9 @@ def gathered_inserts(using: str = "default") -> Iterator[None]:
     The block is one transaction. On PostgreSQL, outside a caller's transaction, it needs none: every
     write of the block is its closing statement, atomic on its own, so the block reads in autocommit and
     spares BEGIN and COMMIT (two round trips per request). Any other write inside it would commit on
-    its own, so it is refused (TransactionManagementError). Calls with a `then` (files) still get a
-    transaction around the statement and the callbacks, so a failed callback undoes the rows.
+    its own, so it is refused (TransactionManagementError). There the effects run first, and are undone
+    if the statement fails (a repeated Idempotency-Key, say); with a transaction they run after the
+    rows, and their failure rolls the rows back.
     """
     if _gathered.get() is not None:  # nested: the enclosing block gathers (calls for another database run at once)
         yield
@@ -80,14 +84,36 @@ def gathered_inserts(using: str = "default") -> Iterator[None]:
         if not gathering.one_statement:
             with transaction.atomic(using=using):
                 yield
-                _flush(gathering)
+                _insert(gathering.objects, using)
+                _run(gathering.effects)
             return
         with connection.execute_wrapper(_refuse_writes):
             yield
     finally:
         _gathered.reset(token)
-    with transaction.atomic(using=using) if gathering.then else contextlib.nullcontext():
-        _flush(gathering)
+    undo = _run(gathering.effects)
+    try:
+        _insert(gathering.objects, using)
+    except BaseException:
+        undo()
+        raise
+
+
+def _run(effects: Sequence[Effect]) -> Callable[[], None]:
+    """Run the effects in order; if one fails, undo those before it. Returns the undo of them all."""
+    undos: list[Callable[[], None]] = []
+
+    def undo() -> None:
+        for step in reversed(undos):
+            step()
+
+    try:
+        for effect in effects:
+            undos.append(effect())
+    except BaseException:
+        undo()
+        raise
+    return undo
 
 
 def atomic_writes(using: str = "default") -> contextlib.AbstractContextManager:
@@ -108,12 +134,6 @@ def _refuse_writes(execute, sql, params, many, context):
             "a write inside gathered_inserts() outside a transaction would commit on its own; use insert_together"
         )
     return execute(sql, params, many, context)
-
-
-def _flush(gathering: _Gathered) -> None:
-    _insert(gathering.objects, gathering.using)
-    for then in gathering.then:
-        then()
 
 
 def _insert(objects: Sequence[Model], using: str) -> None:

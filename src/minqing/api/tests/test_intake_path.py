@@ -195,17 +195,17 @@ def test_a_json_submission_needs_no_transaction_on_postgresql(api_as, citizen, s
     from minqing.core import inserts
 
     seen = []
-    real_flush = inserts._flush
+    real_insert = inserts._insert
 
-    def flush(gathering):
+    def insert(objects, using):
         seen.append((connection.get_autocommit(), connection.in_atomic_block))
-        real_flush(gathering)
+        real_insert(objects, using)
 
-    inserts._flush = flush
+    inserts._insert = insert
     try:
         response = api_as(citizen).post("/cases", submission(), headers={"Idempotency-Key": "no-begin"})
     finally:
-        inserts._flush = real_flush
+        inserts._insert = real_insert
     assert response.status_code == 201, response.content
     assert seen == ([(True, False)] if connection.vendor == "postgresql" else [(False, True)])
     case = Case.objects.get(reference=response.json()["reference"])

@@ -57,12 +57,13 @@ def test_rows_of_one_shape_share_a_statement_and_keep_their_own_values():
     assert stored == {"甲": 1, "乙": 2, "丙": 7}
 
 
-def test_gathered_calls_go_in_together_when_the_block_ends_then_run_their_callbacks():
+def test_gathered_calls_go_in_together_when_the_block_ends_then_run_their_effects():
     parent = Category.objects.create(name="测试一级")
     seen: list[list[str]] = []
 
-    def names() -> None:
+    def names():
         seen.append(sorted(Category.objects.filter(parent=parent).values_list("name", flat=True)))
+        return seen.pop  # its undo
 
     first, second = Category(name="甲", parent=parent), Category(name="乙", parent=parent)
 
@@ -71,32 +72,32 @@ def test_gathered_calls_go_in_together_when_the_block_ends_then_run_their_callba
 
     with CaptureQueriesContext(connection) as queries:
         with inserts.gathered_inserts():
-            insert_together([first], then=names)
-            insert_together([second], then=names)
+            insert_together([first], effect=names)
+            insert_together([second], effect=names)
             assert inserts_in(queries) == 0 and first.pk is None  # nothing written inside the block
         assert inserts_in(queries) == (1 if connection.vendor == "postgresql" else 2)  # one statement on PostgreSQL
     assert first.pk and second.pk
-    assert seen == [["乙", "甲"], ["乙", "甲"]]  # each callback ran after every row was in
+    assert seen == [["乙", "甲"], ["乙", "甲"]]  # in a transaction each effect runs after every row is in
 
 
-def test_a_gathered_block_that_raises_writes_nothing_and_calls_nothing():
+def test_a_gathered_block_that_raises_writes_nothing_and_runs_no_effect():
     parent = Category.objects.create(name="测试一级")
     called = []
     with pytest.raises(RuntimeError), inserts.gathered_inserts():
-        insert_together([Category(name="甲", parent=parent)], then=lambda: called.append(1))
+        insert_together([Category(name="甲", parent=parent)], effect=lambda: called.append(1))
         raise RuntimeError("refused")
     assert called == [] and not Category.objects.filter(parent=parent).exists()
     insert_together([Category(name="乙", parent=parent)])  # the block is over: rows go in at once
     assert Category.objects.filter(parent=parent).count() == 1
 
 
-def test_no_callback_runs_when_the_gathered_statement_fails():
+def test_in_a_transaction_no_effect_runs_when_the_gathered_statement_fails():
     parent = Category.objects.create(name="测试一级")
     Category.objects.create(name="已有", parent=parent)
     called = []
     with pytest.raises(IntegrityError), transaction.atomic(), inserts.gathered_inserts():
-        insert_together([Category(name="新的", parent=parent)], then=lambda: called.append(1))
-        insert_together([Category(name="已有", parent=parent)], then=lambda: called.append(2))
+        insert_together([Category(name="新的", parent=parent)], effect=lambda: called.append(1))
+        insert_together([Category(name="已有", parent=parent)], effect=lambda: called.append(2))
     assert called == []
     assert list(Category.objects.filter(parent=parent).values_list("name", flat=True)) == ["已有"]
 
@@ -142,23 +143,29 @@ def test_outside_a_transaction_the_block_is_one_transaction_of_its_own():
 
 @pytest.mark.django_db(transaction=True)
 def test_outside_a_transaction_a_failing_block_leaves_nothing():
+    """PostgreSQL writes the file first, then removes it when the statement fails; SQLite never writes it."""
     parent = Category.objects.create(name="测试一级")
     Category.objects.create(name="已有", parent=parent)
-    written = []
+    files: set[str] = set()
+
+    def write_file():
+        files.add("photo.jpg")
+        return lambda: files.discard("photo.jpg")
+
     with pytest.raises(IntegrityError), inserts.gathered_inserts():
-        insert_together([Category(name="新的", parent=parent)], then=lambda: written.append("file"))
+        insert_together([Category(name="新的", parent=parent)], effect=write_file)
         insert_together([Category(name="已有", parent=parent)])
-    assert written == []
+    assert files == set()
     assert list(Category.objects.filter(parent=parent).values_list("name", flat=True)) == ["已有"]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_a_failing_callback_undoes_the_rows():
+def test_outside_a_transaction_a_failing_effect_leaves_no_rows():
     parent = Category.objects.create(name="测试一级")
 
     def disk_full() -> None:
         raise OSError(28, "No space left on device")
 
     with pytest.raises(OSError), inserts.gathered_inserts():
-        insert_together([Category(name="新的", parent=parent)], then=disk_full)
+        insert_together([Category(name="新的", parent=parent)], effect=disk_full)
     assert not Category.objects.filter(parent=parent).exists()
