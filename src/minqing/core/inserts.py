@@ -25,6 +25,10 @@ from django.db.models import Field, Model
 from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
 
+# Work outside the database that goes with new rows (writing their files). It returns the function
+# that undoes it, called if the rows do not go in after all.
+Effect = Callable[[], Callable[[], None]]
+
 
 @dataclass
 class _Gathered:
@@ -35,11 +39,6 @@ class _Gathered:
 
 
 _gathered: ContextVar[_Gathered | None] = ContextVar("minqing_gathered_inserts", default=None)
-
-
-# Work outside the database that goes with new rows (writing their files). It returns the function
-# that undoes it, called if the rows do not go in after all.
-Effect = Callable[[], Callable[[], None]]
 
 
 def insert_together(objects: Sequence[Model], *, using: str = "default", effect: Effect | None = None) -> None:
