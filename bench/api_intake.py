@@ -562,8 +562,8 @@ def main() -> None:
         "--warmup",
         type=float,
         default=5.0,
-        help="untimed seconds per scenario first (default 5): each worker's caches of villages, categories and"
-        " routing defaults fill, as on a server that has been up a minute",
+        help="untimed seconds per scenario first (default 5): imports, connections and routing defaults in"
+        " both workers (the villages and categories are primed before, see prime())",
     )
     parser.add_argument(
         "--server-threads",

@@ -298,10 +298,15 @@ def duplicates_query(
     days: int = DUPLICATE_DAYS,
     now: datetime | None = None,
 ) -> tuple[str, list] | None:
-    """The duplicate check as (statement, parameters); None without a petitioner to match.
+    """The duplicate check as (statement, parameters); None without a petitioner to match. Open cases
+    from the same petitioner, about the same category and place, in the last `days` days: the one
+    indexed lookup intake runs on every submission, in the statement that draws the case's number
+    (`cases.numbering.draw_with`). The full search is `find_related`.
 
     The petitioner is the citizen account when there is one (cases.citizen), else the phone lookup hash.
-    Its rows are (submitted_at, id, reference); `duplicate_references` picks the answer from them.
+    Only the submitter's own cases are found, so nothing is disclosed; the answer goes into the case's
+    register event for the dispatcher. Its rows are (submitted_at, id, reference), and
+    `duplicate_references` picks the answer from them.
     """
     if citizen_id is not None:
         who, value = "citizen_id = %s", citizen_id
@@ -316,20 +321,3 @@ def duplicates_query(
 def duplicate_references(rows, limit: int = 3) -> list[str]:
     """The newest `limit` references among the duplicate check's rows."""
     return [reference for _at, _pk, reference in sorted(rows, reverse=True)[:limit]]
-
-
-def likely_duplicates(*, limit: int = 3, **petitioner) -> list[str]:
-    """References of open cases from the same petitioner, about the same category and place, in the last
-    30 days (`duplicates_query` takes the arguments): the one indexed lookup intake runs on every
-    submission (the full search is `find_related`). Intake runs it in the statement that draws the case's
-    number (`cases.numbering.draw_with`).
-
-    Only the submitter's own cases are found, so nothing is disclosed; the result goes into the case's
-    register event for the dispatcher.
-    """
-    query = duplicates_query(**petitioner)
-    if query is None:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(*query)
-        return duplicate_references(cursor.fetchall(), limit)

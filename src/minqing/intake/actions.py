@@ -56,7 +56,7 @@ def _check_photos(photos: Sequence[UploadedFile | CheckedFile]) -> None:
         raise DomainError(f"最多上传 {MAX_PHOTOS} 张照片", code="attachment_refused")
 
 
-def triage(data: case_actions.NewCase, duplicate_rows: Sequence[tuple] = ()) -> dict[str, Any]:
+def triage(data: case_actions.NewCase, duplicate_rows: Sequence[tuple]) -> dict[str, Any]:
     """Routing and the duplicate check's answer (its rows, from `_duplicates_query`), kept in the
     register event. Routing is cheap: its rules come from dispatch's per-process cache."""
     if data.category is None:

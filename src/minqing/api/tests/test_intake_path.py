@@ -187,7 +187,7 @@ def test_cached_token_gives_each_request_its_own_user(api_as, citizen):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_json_submission_needs_no_transaction_on_postgresql(api_as, citizen, submission):
+def test_a_json_submission_needs_no_transaction_on_postgresql(api_as, citizen, submission, monkeypatch):
     """Its one write is the closing statement: the duplicate check and the number are read in
     autocommit, and the statement commits alone (no BEGIN, no COMMIT round trips)."""
     from django.db import connection
@@ -201,11 +201,8 @@ def test_a_json_submission_needs_no_transaction_on_postgresql(api_as, citizen, s
         seen.append((connection.get_autocommit(), connection.in_atomic_block))
         real_insert(objects, using)
 
-    inserts._insert = insert
-    try:
-        response = api_as(citizen).post("/cases", submission(), headers={"Idempotency-Key": "no-begin"})
-    finally:
-        inserts._insert = real_insert
+    monkeypatch.setattr(inserts, "_insert", insert)
+    response = api_as(citizen).post("/cases", submission(), headers={"Idempotency-Key": "no-begin"})
     assert response.status_code == 201, response.content
     assert seen == ([(True, False)] if connection.vendor == "postgresql" else [(False, True)])
     case = Case.objects.get(reference=response.json()["reference"])

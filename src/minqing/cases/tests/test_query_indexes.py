@@ -11,9 +11,10 @@ from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from minqing.cases import numbering
 from minqing.cases.models import OPEN_STATES, UNSATISFIED_SCORE, Case, CaseEvent
 from minqing.core.hashchain import GENESIS
-from minqing.dispatch.related import duplicates_sql, likely_duplicates
+from minqing.dispatch.related import duplicate_references, duplicates_query, duplicates_sql
 from minqing.stats.selectors import SCORE_FILTERS, attributed_to
 
 pytestmark = pytest.mark.django_db
@@ -69,14 +70,20 @@ def test_the_dashboards_unsatisfied_filter_is_the_index_condition(registered):
         assert "caseevent_unsatisfied" in _plan(unsatisfied.values("case_id"))
 
 
+def _duplicates(**petitioner) -> list[str]:
+    """The duplicate check as intake runs it: beside the number it draws (on PostgreSQL, one statement)."""
+    _number, rows = numbering.draw_with(timezone.now(), duplicates_query(**petitioner))
+    return duplicate_references(rows)
+
+
 def test_the_duplicate_check_reads_the_citizens_composite_index(registered, citizen):
     registered.citizen = citizen
     registered.save(update_fields=["citizen"])
-    found = likely_duplicates(
+    found = _duplicates(
         category_id=registered.category_id, location_unit_id=registered.location_unit_id, citizen_id=citizen.pk
     )
     assert found == [registered.reference]
-    other_place = likely_duplicates(
+    other_place = _duplicates(
         category_id=registered.category_id, location_unit_id=registered.location_unit.parent_id, citizen_id=citizen.pk
     )
     assert other_place == []
@@ -89,11 +96,11 @@ def test_the_duplicate_check_by_phone_finds_the_partys_cases(registered):
     """Without a citizen account (an informant's report) the petitioner is the party's phone hash."""
     phone_hash = registered.parties.get().phone_hash
     assert phone_hash
-    found = likely_duplicates(
+    found = _duplicates(
         category_id=registered.category_id, location_unit_id=registered.location_unit_id, phone_hash=phone_hash
     )
     assert found == [registered.reference]
-    too_old = likely_duplicates(
+    too_old = _duplicates(
         category_id=registered.category_id,
         location_unit_id=registered.location_unit_id,
         phone_hash=phone_hash,
