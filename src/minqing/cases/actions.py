@@ -43,6 +43,7 @@ from minqing.cases.models import (
     RequestType,
     SlaPolicy,
     Urgency,
+    is_unsatisfied_score,
 )
 from minqing.core.deadlines import local_date
 from minqing.core.errors import DomainError, InvalidTransition, NotPermitted
@@ -187,9 +188,12 @@ def _chained_event(case: Case, actor, action: str, from_state: str, payload: dic
 
 
 def record_side_event(case: Case | int, actor, action: str, payload: dict, *, at: datetime | None = None) -> Case:
-    """For apps above cases (approvals, dispatch, feedback): log a side record on the case's chain."""
+    """For apps above cases (approvals, dispatch, feedback): log a side record on the case's chain.
+    A 不满意 rating also stamps the case's `unsatisfied_at`."""
     with _acting(case, actor, action, at=at) as step:
         step.payload = payload
+        if action == "rate" and is_unsatisfied_score(payload.get("score")):
+            step.case.unsatisfied_at = step.at
     return step.case
 
 

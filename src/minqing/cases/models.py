@@ -94,6 +94,11 @@ GROUP_CASE_SIZE = 5  # 集体访: five or more people
 UNSATISFIED_SCORE = models.Q(payload__score="unsatisfied") | models.Q(payload__score__in=[1, 2, 3])
 
 
+def is_unsatisfied_score(score) -> bool:
+    """`UNSATISFIED_SCORE` for one payload's score."""
+    return score == "unsatisfied" or (type(score) is int and score in (1, 2, 3))
+
+
 class Category(models.Model):
     """Two-level taxonomy: level 1 (e.g. 城乡建设) > level 2 (e.g. 安全生产)."""
 
@@ -230,6 +235,9 @@ class Case(models.Model):
     due_provisional = models.BooleanField(_("期限暂定"), default=False)
     extension_days = models.PositiveSmallIntegerField(_("已延期天数"), default=0)
     nearly_due_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The latest 不满意 rating's time (a rate event matching UNSATISFIED_SCORE), kept by the rate event's
+    # verb: 近30日不满意 is then a range on the case's own row, not a probe of every recent rating.
+    unsatisfied_at = models.DateTimeField(null=True, blank=True, editable=False)
     overdue_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     outcome = models.CharField(_("办理结果"), max_length=16, choices=Outcome.choices, blank=True)
@@ -281,6 +289,14 @@ class Case(models.Model):
             # few matching entries instead of every case the citizen has filed.
             models.Index(
                 fields=["citizen", "category", "location_unit", "submitted_at"], name="case_citizen_duplicates"
+            ),
+            # 近30日不满意 per unit: the unit's cases ever rated 不满意 (a few in a hundred), read from the
+            # index alone. Its condition keeps every other case out, so intake's inserts never touch it.
+            models.Index(
+                fields=["lead_path", "location_path", "unsatisfied_at"],
+                name="case_unsatisfied",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops", ""],
+                condition=models.Q(unsatisfied_at__isnull=False),
             ),
         ]
 

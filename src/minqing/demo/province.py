@@ -490,6 +490,8 @@ class Loader:
                 "reason": reason,
             }
             events.append(("rate", "closed", "closed", rated_at, (None, "system"), payload))
+            if score == "unsatisfied":
+                case["unsatisfied_at"] = rated_at  # as record_side_event stamps it
             if score != "unsatisfied" or reopen_count:
                 continue
             reopen_count = 1

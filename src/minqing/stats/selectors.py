@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -321,13 +321,9 @@ def unsatisfied_since(now: datetime | None = None) -> date:
 
 
 def unsatisfied_cases(user, scope: OrgUnit, now: datetime | None = None) -> QuerySet[Case]:
-    since = local_start(unsatisfied_since(now))
-    rated = CaseEvent.objects.filter(
-        SCORE_FILTERS["unsatisfied"], case=OuterRef("pk"), action="rate", created_at__gte=since
-    )
-    # EXISTS, not IN: SQLite then probes each case's events, where IN would read every rating of the
-    # window; PostgreSQL plans both as the same semi-join (usually over caseevent_unsatisfied).
-    return scoped_cases(user, scope).filter(Exists(rated))
+    """Cases rated 不满意 in the window: by their `unsatisfied_at` (the latest such rating), so the
+    scope's index range (`case_unsatisfied`) answers, however many ratings the province has."""
+    return scoped_cases(user, scope).filter(unsatisfied_at__gte=local_start(unsatisfied_since(now)))
 
 
 def unsatisfied_case_ids(user, scope: OrgUnit, now: datetime | None = None) -> list[int]:

@@ -4,15 +4,18 @@ filter would silently fall back to scanning."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from minqing.cases import numbering
-from minqing.cases.models import OPEN_STATES, UNSATISFIED_SCORE, Case, CaseEvent
+from minqing.cases.actions import record_side_event, register_case
+from minqing.cases.models import OPEN_STATES, UNSATISFIED_SCORE, Case, CaseEvent, CaseState
 from minqing.core.hashchain import GENESIS
 from minqing.dispatch.related import duplicate_references, duplicates_query, duplicates_sql
 from minqing.stats.selectors import SCORE_FILTERS, attributed_to
@@ -123,12 +126,41 @@ def test_a_units_cases_read_both_halves_from_the_lead_and_location_index(registe
         assert "case_lead_location (lead_path=? AND location_path>? AND location_path<?)" in plan
 
 
-def test_the_unsatisfied_probe_reads_only_the_cases_ratings(registered):
-    _rate_events(registered, [("unsatisfied", 1)])
-    rated = CaseEvent.objects.filter(
-        SCORE_FILTERS["unsatisfied"], case=OuterRef("pk"), action="rate", created_at__gte=timezone.now() - timedelta(30)
-    )
-    probe = Case.objects.filter(Exists(rated))
-    assert list(probe.values_list("pk", flat=True)) == [registered.pk]
-    if connection.vendor == "sqlite":  # PostgreSQL reads caseevent_unsatisfied instead
-        assert "caseevent_case_action (case_id=? AND action=?)" in _plan(probe.values("pk"))
+def test_a_rating_of_unsatisfied_stamps_the_case(registered):
+    """`unsatisfied_at` is the latest 不满意 rating's time, whichever scale the channel sends."""
+    Case.objects.filter(pk=registered.pk).update(state=CaseState.CLOSED)
+    now = timezone.now()
+    for score, days_ago in (("satisfied", 9), ("unsatisfied", 8), (2, 6), (5, 4), ("basically_satisfied", 3)):
+        record_side_event(registered, None, "rate", {"score": score}, at=now - timedelta(days=days_ago))
+        registered.refresh_from_db()
+        stamped = {"unsatisfied": 8, 2: 6}.get(score)
+        if stamped is not None:
+            assert registered.unsatisfied_at == now - timedelta(days=stamped)
+    assert registered.unsatisfied_at == now - timedelta(days=6)  # later good ratings leave it
+
+
+@pytest.fixture
+def other_case(new_case, dispatcher):
+    return register_case(new_case(title="另一件"), dispatcher)
+
+
+def test_the_migration_stamps_existing_cases_from_their_ratings(registered, other_case):
+    _rate_events(registered, [("unsatisfied", 40), (1, 20), ("satisfied", 2)])
+    _rate_events(other_case, [("basically_satisfied", 1)])
+    Case.objects.update(unsatisfied_at=None)
+    migration = importlib.import_module("minqing.cases.migrations.0011_case_unsatisfied_at")
+    migration.stamp_unsatisfied(django_apps, SimpleNamespace(connection=connection))
+    latest = CaseEvent.objects.get(case=registered, payload__score=1).created_at
+    assert dict(Case.objects.values_list("pk", "unsatisfied_at")) == {registered.pk: latest, other_case.pk: None}
+
+
+def test_unsatisfied_in_the_window_reads_the_scopes_index_range(registered, other_case):
+    """近30日不满意 of a unit: an index range of its own cases ever rated 不满意 (`case_unsatisfied`),
+    where it used to probe every rating the province received in the window."""
+    county = registered.location_unit.parent.parent
+    now = timezone.now()
+    Case.objects.filter(pk=registered.pk).update(unsatisfied_at=now - timedelta(days=1))
+    Case.objects.filter(pk=other_case.pk).update(unsatisfied_at=now - timedelta(days=40))
+    recent = Case.objects.filter(attributed_to(county), unsatisfied_at__gte=now - timedelta(days=30)).order_by()
+    assert list(recent.values_list("pk", flat=True)) == [registered.pk]
+    assert "case_unsatisfied" in _plan(recent.values("pk"))

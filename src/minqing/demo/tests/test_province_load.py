@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from minqing.cases.audit import verify_case_chains
 from minqing.cases.lifecycle import TRANSITIONS
-from minqing.cases.models import Case, CaseEvent, CaseUnit, Party
+from minqing.cases.models import Case, CaseEvent, CaseUnit, Party, is_unsatisfied_score
 from minqing.core import crypto
 from minqing.demo import province
 from minqing.demo.accounts import ensure_demo_accounts
@@ -139,6 +139,9 @@ def test_rows_match_what_the_verbs_write(tree):
                 event.created_at,
             )
         assert case.reopen_count == CaseEvent.objects.filter(case=case, action="reopen").count()
+        unsatisfied = [e.created_at for e in rate_events if is_unsatisfied_score(e.payload["score"])]
+        assert case.unsatisfied_at == max(unsatisfied, default=None)
+    assert Case.objects.exclude(unsatisfied_at=None).exists()
     # References are numbered per year from 1, and the counters continue after them.
     references = sorted(Case.objects.values_list("reference", flat=True))
     assert len(set(references)) == 200
