@@ -24,11 +24,6 @@ STATUS_TEXT = {
 }
 
 
-def state_label(state: str) -> str:
-    """`case.get_state_display()` without rebuilding the choices on every call (a hot path: every submission)."""
-    return str(CaseState(state).label)
-
-
 def public_events_prefetch() -> Prefetch:
     """For lists: the public timeline of every case in one query (read by `citizen_case`)."""
     events = CaseEvent.objects.filter(action__in=PUBLIC_EVENT_LABELS).order_by("seq")
@@ -48,7 +43,7 @@ def citizen_case(case: Case) -> dict[str, Any]:
         "category": str(case.category) if case.category_id else None,
         "location": case.location_unit.name,
         "state": case.state,
-        "state_label": state_label(case.state),
+        "state_label": case.state_label,
         "status_text": STATUS_TEXT.get(case.state, ""),
         "submitted_at": case.submitted_at,
         "accepted_at": case.accepted_at,
@@ -81,7 +76,7 @@ def case_summary(case: Case) -> dict[str, Any]:
         "reference": case.reference,
         "title": case.title,
         "state": case.state,
-        "state_label": state_label(case.state),
+        "state_label": case.state_label,
         "channel": case.channel,
         "urgency": case.urgency,
         "category": str(case.category) if case.category_id else None,
