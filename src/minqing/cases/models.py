@@ -91,7 +91,8 @@ class Outcome(models.TextChoices):
 
 GROUP_CASE_SIZE = 5  # 集体访: five or more people
 # A rate event's payload scoring 不满意: the word, or 1–3 on the five-point scale some channels send.
-UNSATISFIED_SCORE = models.Q(payload__score="unsatisfied") | models.Q(payload__score__in=[1, 2, 3])
+UNSATISFIED_WORD, UNSATISFIED_POINTS = "unsatisfied", (1, 2, 3)
+UNSATISFIED_SCORE = models.Q(payload__score=UNSATISFIED_WORD) | models.Q(payload__score__in=list(UNSATISFIED_POINTS))
 
 
 def choice_label(choices: type[models.TextChoices], value: str) -> str:
@@ -105,7 +106,7 @@ def choice_label(choices: type[models.TextChoices], value: str) -> str:
 
 def is_unsatisfied_score(score) -> bool:
     """`UNSATISFIED_SCORE` for one payload's score."""
-    return score == "unsatisfied" or (type(score) is int and score in (1, 2, 3))
+    return score == UNSATISFIED_WORD or (type(score) is int and score in UNSATISFIED_POINTS)
 
 
 class Category(models.Model):

@@ -347,7 +347,7 @@ class Loader:
         return self.names[k % len(self.names)], phone, first17 + id_check_digit(first17)
 
     def build(self, i: int, rng: random.Random, out: dict[str, list]) -> None:
-        from minqing.cases.models import event_chain_record
+        from minqing.cases.models import event_chain_record, is_unsatisfied_score
         from minqing.cases.numbering import format_reference
         from minqing.core import crypto
         from minqing.core.deadlines import LOCAL_TZ
@@ -490,7 +490,7 @@ class Loader:
                 "reason": reason,
             }
             events.append(("rate", "closed", "closed", rated_at, (None, "system"), payload))
-            if score == "unsatisfied":
+            if is_unsatisfied_score(score):
                 case["unsatisfied_at"] = rated_at  # as record_side_event stamps it
             if score != "unsatisfied" or reopen_count:
                 continue
