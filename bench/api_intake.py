@@ -346,6 +346,7 @@ class Scenario:
         self.ok = 0
         self.errors: dict[str, int] = {}
         self.seconds = 0.0
+        self.cpu: dict[str, float] = {}  # CPU seconds by process group over the timed phases
         self.lock = threading.Lock()
 
     def once(self, client: Client, rng: random.Random) -> tuple[bool, str]:
@@ -396,17 +397,57 @@ class Scenario:
                 for key, n in errors.items():
                     self.errors[key] = self.errors.get(key, 0) + n
 
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu_snapshot()
         workers = [threading.Thread(target=work, args=(c, seed * 100 + i)) for i, c in enumerate(clients)]
         for w in workers:
             w.start()
         for w in workers:
             w.join()
         self.seconds += time.perf_counter() - started  # includes the tail of requests begun before the deadline
+        for group, seconds in cpu_spent(cpu_before, cpu_snapshot()).items():
+            self.cpu[group] = self.cpu.get(group, 0.0) + seconds
 
     @property
     def rate(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
+
+
+CPU_GROUPS = ("gunicorn user", "gunicorn sys", "postgres", "client")
+
+
+def cpu_snapshot() -> dict[tuple[int, str], float]:
+    """CPU seconds so far, by (pid, group): gunicorn's processes (user and kernel apart), PostgreSQL's,
+    and this load generator's.
+
+    From /proc: a scenario's CPU per request is steadier than its requests/s on a noisy machine, and
+    it says which side of the loopback the time goes to."""
+    tick = os.sysconf("SC_CLK_TCK")
+    spent: dict[tuple[int, str], float] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+            cmdline = Path(entry.path, "cmdline").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        pid, fields = int(entry.name), stat.rsplit(")", 1)[1].split()
+        user, kernel = int(fields[11]) / tick, int(fields[12]) / tick
+        if b"gunicorn" in cmdline:
+            spent[pid, "gunicorn user"], spent[pid, "gunicorn sys"] = user, kernel
+        elif stat.split(" (", 1)[1].startswith("postgres"):
+            spent[pid, "postgres"] = user + kernel
+    times = os.times()
+    spent[os.getpid(), "client"] = times.user + times.system
+    return spent
+
+
+def cpu_spent(before: dict[tuple[int, str], float], after: dict[tuple[int, str], float]) -> dict[str, float]:
+    """CPU seconds by group between two snapshots; a process that ended in between is not counted."""
+    spent = dict.fromkeys(CPU_GROUPS, 0.0)
+    for (pid, group), seconds in after.items():
+        spent[group] += seconds - before.get((pid, group), 0.0)
+    return spent
 
 
 def spread(clients: list[Client], workers: int = 2, attempts: int = 200) -> list[int]:
@@ -689,6 +730,10 @@ def report(scenarios: dict[str, Scenario], args: argparse.Namespace, load_after:
             f"{name:<12} {s.ok:7d} {errors:7d} {s.rate:8.1f} "
             f"{percentile(s.times, 0.5):8.1f} {percentile(s.times, 0.95):8.1f}"
         )
+    print(f"\nCPU ms per request   {'  '.join(f'{g:>13}' for g in CPU_GROUPS)}          all")
+    for name, s in scenarios.items():
+        per = {g: 1000 * s.cpu.get(g, 0.0) / s.ok if s.ok else float("nan") for g in CPU_GROUPS}
+        print(f"{name:<20} {'  '.join(f'{per[g]:13.2f}' for g in CPU_GROUPS)}  {sum(per.values()):11.2f}")
     print("(full+photo: one multipart POST /api/v1/cases with the photo; full+2req: the JSON submission, then")
     print(" POST /cases/{reference}/attachments, timed as one unit; bare = ninja + pydantic + ORM; raw = Django + SQL)")
     for name in scenarios:
