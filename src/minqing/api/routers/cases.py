@@ -1,5 +1,7 @@
 """Citizen side: submit, list my cases, follow one, add information and files."""
 
+import io
+
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Path, Router
@@ -133,7 +135,8 @@ def _read(upload: NinjaUpload) -> UploadedFile:
     limit = max_attachment_bytes()
     if upload.size is not None and upload.size > limit:
         raise AttachmentRefused(f"文件“{name}”超过 {limit // (1024 * 1024)}MB 上限")
-    data = upload.read(limit + 1)
+    # Kept in memory: its bytes as they are, without a copy; on disk: read, one byte past the limit.
+    data = upload.file.getvalue() if isinstance(upload.file, io.BytesIO) else upload.read(limit + 1)
     return UploadedFile(name=name, data=data, sha256=upload_digest(upload) if len(data) <= limit else "")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin
@@ -10,7 +11,7 @@ from PIL import ExifTags, Image, PngImagePlugin
 from minqing.cases.attachments import AttachmentRefused, UploadedFile, check_upload, strip_image_metadata
 
 
-def _jpeg(*, orientation: int = 1, progressive: bool = False, comment: bytes = b"") -> bytes:
+def _jpeg(*, orientation: int = 1, progressive: bool = False, comment: bytes = b"", **options) -> bytes:
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "TestCam"
     exif[ExifTags.IFD.GPSInfo] = {ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (34.0, 31.0, 0.0)}
@@ -18,8 +19,12 @@ def _jpeg(*, orientation: int = 1, progressive: bool = False, comment: bytes = b
         exif[ExifTags.Base.Orientation] = orientation
     image = Image.effect_noise((96, 64), 40).convert("RGB")
     out = io.BytesIO()
-    image.save(out, format="JPEG", exif=exif, progressive=progressive, comment=comment, quality=85)
+    image.save(out, format="JPEG", exif=exif, progressive=progressive, comment=comment, quality=85, **options)
     return out.getvalue()
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
 
 
 def _pixels(data: bytes) -> bytes:
@@ -37,6 +42,24 @@ def test_jpeg_loses_gps_and_comments_but_not_a_pixel(progressive):
         exif = image.getexif()
         assert not exif.get_ifd(ExifTags.IFD.GPSInfo) and ExifTags.Base.Make not in exif
     assert _pixels(stripped) == _pixels(original)  # no decode/encode round: lossless
+
+
+def test_restart_markers_inside_a_scan_do_not_end_it():
+    original = _jpeg(restart_marker_blocks=1)
+    assert any(bytes([0xFF, rst]) in original for rst in range(0xD0, 0xD8))
+    stripped = strip_image_metadata(UploadedFile("a.jpg", original))
+    assert b"TestCam" not in stripped and stripped.endswith(b"\xff\xd9")
+    assert _pixels(stripped) == _pixels(original)
+
+
+def test_metadata_between_the_scans_of_a_progressive_jpeg_is_dropped():
+    original = _jpeg(progressive=True)
+    second_scan = original.index(b"\xff\xda", original.index(b"\xff\xda") + 2)
+    hidden = _segment(0xE1, b"Exif\x00\x00GPS 34.5N") + _segment(0xFE, b"at home")
+    smuggled = original[:second_scan] + hidden + original[second_scan:]
+    stripped = strip_image_metadata(UploadedFile("a.jpg", smuggled))
+    assert b"GPS 34.5N" not in stripped and b"at home" not in stripped and b"TestCam" not in stripped
+    assert _pixels(stripped) == _pixels(original)
 
 
 def test_jpeg_orientation_is_kept_alone():
