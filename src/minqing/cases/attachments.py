@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import filetype
-import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
@@ -136,19 +136,7 @@ ORIENTATION_TAG = 0x0112
 _JPEG_APP0, _JPEG_APP1, _JPEG_APP2, _JPEG_APP14, _JPEG_APP15 = 0xE0, 0xE1, 0xE2, 0xEE, 0xEF
 _JPEG_COM, _JPEG_SOS, _JPEG_EOI = 0xFE, 0xDA, 0xD9
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0–7: no length field
-
-
-def _markers(data: bytes) -> np.ndarray:
-    """Positions of every 0xFF that starts a marker other than RSTn, as a scan's data would read them.
-
-    In entropy-coded data a 0xFF is followed by 0x00 (stuffing), RST0–7 or another 0xFF (fill); any
-    other byte ends the scan. One vectorised pass over the file: a byte-by-byte search costs twice as much
-    on a 1 MB photo.
-    """
-    octets = np.frombuffer(data, dtype=np.uint8)
-    ff = np.flatnonzero(octets[:-1] == 0xFF)
-    after = octets[ff + 1]
-    return ff[(after != 0x00) & (after != 0xFF) & ((after < 0xD0) | (after > 0xD7))]
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # in scan data, the next marker that is not RSTn/stuffing
 
 
 def _strip_jpeg(data: bytes, orientation: int) -> bytes:
@@ -163,7 +151,6 @@ def _strip_jpeg(data: bytes, orientation: int) -> bytes:
         body = b"Exif\x00\x00" + exif.tobytes()
         out.append(b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body)
     pos = 2
-    markers = None  # found at the first scan
     while True:
         while data[pos] == 0xFF and data[pos + 1] == 0xFF:  # fill bytes before a marker
             pos += 1
@@ -185,12 +172,10 @@ def _strip_jpeg(data: bytes, orientation: int) -> bytes:
         if length < 2 or end > len(data):
             raise ValueError("truncated segment")
         if marker == _JPEG_SOS:  # header, then entropy-coded data up to the next real marker
-            if markers is None:
-                markers = _markers(data)
-            following = int(np.searchsorted(markers, end))
-            if following == len(markers):
+            found = _SCAN_END.search(data, end)
+            if found is None:
                 raise ValueError("scan without end")
-            end = int(markers[following])
+            end = found.start()
             out.append(view[pos:end])
         elif _drop_jpeg_segment(marker, data[pos + 4 : pos + 16]):
             dropped = True
