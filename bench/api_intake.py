@@ -28,7 +28,9 @@ other idles):
 7. full+2req:   POST /api/v1/cases, then POST /api/v1/cases/{reference}/attachments with the JPEG,
                 timed as one unit
 
-Only 201 (200 for the upload) counts; anything else is an error and is reported.
+Only 201 (200 for the upload) counts; anything else is an error and is reported. Beside requests/s and
+latencies, each scenario's CPU per request is printed (from /proc: gunicorn user and kernel, PostgreSQL,
+this load generator), which is steadier than requests/s on a noisy machine.
 Target: full/bare ≥ 0.50 and full+photo/bare+photo ≥ 0.50 (bare = the ninja baseline); the ratios
 against raw are printed beside them.
 """
