@@ -4,6 +4,7 @@ filter would silently fall back to scanning."""
 
 from __future__ import annotations
 
+import copy
 import importlib
 from datetime import timedelta
 from types import SimpleNamespace
@@ -162,9 +163,25 @@ def test_unsatisfied_in_the_window_reads_the_scopes_index_range(registered, othe
     now = timezone.now()
     Case.objects.filter(pk=registered.pk).update(unsatisfied_at=now - timedelta(days=1))
     Case.objects.filter(pk=other_case.pk).update(unsatisfied_at=now - timedelta(days=40))
+    _never_rated_unsatisfied(registered, 400)
     recent = Case.objects.filter(attributed_to(county), unsatisfied_at__gte=now - timedelta(days=30)).order_by()
     assert list(recent.values_list("pk", flat=True)) == [registered.pk]
     assert "case_unsatisfied" in _plan(recent.values("pk"))
+
+
+def _never_rated_unsatisfied(template: Case, count: int) -> None:
+    """More of the county's cases, none rated 不满意, as in service, and fresh statistics: with two rows
+    and none, the planner's choice between the county's indexes is a coin toss."""
+    stored = Case.objects.get(pk=template.pk)
+    clones = []
+    for number in range(count):
+        clone = copy.copy(stored)
+        clone.pk, clone.reference, clone.unsatisfied_at = None, f"YY2026-9{number:05d}", None
+        clones.append(clone)
+    Case.objects.bulk_create(clones)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Case._meta.db_table}")
 
 
 def test_the_path_columns_keep_fine_statistics():
