@@ -123,7 +123,9 @@ TEMPLATES = [
 DEFAULT_SQLITE_URL = f"sqlite:///{DATA_DIR / 'minqing.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", DEFAULT_SQLITE_URL), conn_max_age=60, conn_health_checks=True
+        os.environ.get("DATABASE_URL") or DEFAULT_SQLITE_URL,  # set but empty: the default too
+        conn_max_age=60,
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
