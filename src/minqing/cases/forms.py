@@ -13,13 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from minqing.accounts.scoping import visible_units
 from minqing.cases import selectors
-from minqing.cases.attachments import (
-    AttachmentRefused,
-    CheckedFile,
-    UploadedFile,
-    check_upload,
-    max_attachment_bytes,
-)
+from minqing.cases.attachments import AttachmentRefused, CheckedFile, check_upload, read_upload
 from minqing.cases.models import Case, CaseState, Category, Channel, Nature, Outcome, RequestType, Urgency
 from minqing.orgs.models import OrgUnit, UnitKind
 
@@ -324,18 +318,10 @@ class RegisterCaseForm(forms.Form):
 
     def clean_attachments(self) -> list[CheckedFile]:
         """Check every file before anything is written: storage writes are not rolled back."""
-        limit = max_attachment_bytes()
-        uploads = []
-        for upload in self.cleaned_data["attachments"]:
-            if upload.size > limit:
-                raise forms.ValidationError(
-                    _("文件“%(name)s”超过 %(mb)sMB 上限"), params={"name": upload.name, "mb": limit // (1024 * 1024)}
-                )
-            try:
-                uploads.append(check_upload(UploadedFile(upload.name, upload.read())))
-            except AttachmentRefused as exc:
-                raise forms.ValidationError(exc.message) from exc
-        return uploads
+        try:
+            return [check_upload(read_upload(upload)) for upload in self.cleaned_data["attachments"]]
+        except AttachmentRefused as exc:
+            raise forms.ValidationError(exc.message) from exc
 
     def clean(self) -> dict:
         data = super().clean()

@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from minqing.accounts.actions import validated_mobile
-from minqing.cases.attachments import UploadedFile, max_attachment_bytes
+from minqing.cases.attachments import AttachmentRefused, UploadedFile, read_upload
 from minqing.cases.models import Category
 from minqing.core.errors import DomainError
 from minqing.intake.actions import MAX_PHOTOS, Report
@@ -38,14 +38,10 @@ def read_photos(files, field: str = "photos") -> list[UploadedFile]:
     uploads = files.getlist(field) if files else []
     if len(uploads) > MAX_PHOTOS:
         raise forms.ValidationError(_("最多上传 %(count)s 张照片") % {"count": MAX_PHOTOS})
-    limit = max_attachment_bytes()
-    photos = []
-    for upload in uploads:
-        name = (upload.name or "photo.jpg")[:200].replace("\x00", "")
-        if upload.size is not None and upload.size > limit:
-            raise forms.ValidationError(_("文件“%(name)s”过大") % {"name": name})
-        photos.append(UploadedFile(name=name, data=upload.read(limit + 1)))
-    return photos
+    try:
+        return [read_upload(upload, default_name="photo.jpg") for upload in uploads]
+    except AttachmentRefused as exc:
+        raise forms.ValidationError(exc.message) from exc
 
 
 class _CaseFields(forms.Form):

@@ -1,7 +1,5 @@
 """Citizen side: submit, list my cases, follow one, add information and files."""
 
-import io
-
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Path, Router
@@ -15,7 +13,7 @@ from minqing.api.routers import ERRORS
 from minqing.api.schemas import CitizenCaseListOut, CitizenCaseOut, InformationIn, SubmitIn, text
 from minqing.api.throttles import ScopedThrottle
 from minqing.cases import actions, selectors
-from minqing.cases.attachments import AttachmentRefused, UploadedFile, check_uploads, max_attachment_bytes
+from minqing.cases.attachments import UploadedFile, check_uploads, read_upload
 from minqing.cases.models import Case, Channel
 from minqing.core.errors import DomainError
 from minqing.intake import actions as intake
@@ -130,14 +128,7 @@ def add_information(
 
 
 def _read(upload: NinjaUpload) -> UploadedFile:
-    """Refuse an oversized file before reading it into memory; the rest is checked by cases.attachments."""
-    name = (upload.name or "file")[:200].replace("\x00", "")
-    limit = max_attachment_bytes()
-    if upload.size is not None and upload.size > limit:
-        raise AttachmentRefused(f"文件“{name}”超过 {limit // (1024 * 1024)}MB 上限")
-    # Kept in memory: its bytes as they are, without a copy; on disk: read, one byte past the limit.
-    data = upload.file.getvalue() if isinstance(upload.file, io.BytesIO) else upload.read(limit + 1)
-    return UploadedFile(name=name, data=data, sha256=upload_digest(upload) if len(data) <= limit else "")
+    return read_upload(upload, digest=upload_digest)
 
 
 @router.post(

@@ -50,6 +50,24 @@ def test_report_form_ten_photos_is_refused(citizen_client, report_data):
     assert Case.objects.count() == 0 and Attachment.objects.count() == 0
 
 
+def test_report_form_oversized_photo_is_refused_unread(citizen_client, report_data, settings, tmp_path):
+    settings.MAX_ATTACHMENT_BYTES, settings.MEDIA_ROOT = 1024 * 1024, tmp_path
+    big = SimpleUploadedFile("大图.jpg", jpeg() + b"0" * (1024 * 1024), content_type="image/jpeg")
+    response = citizen_client.post("/m/report/", {**report_data(), "photos": [big]})
+    assert response.status_code == 400
+    assert "文件“大图.jpg”超过 1MB 上限" in response.content.decode()
+    assert Case.objects.count() == 0 and Attachment.objects.count() == 0 and not any(tmp_path.rglob("*.*"))
+
+
+def test_report_form_text_posing_as_a_photo_is_refused(citizen_client, report_data, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    fake = SimpleUploadedFile("照片.jpg", b"plain text pretending to be a photo", content_type="image/jpeg")
+    response = citizen_client.post("/m/report/", {**report_data(), "photos": [fake]})
+    assert response.status_code == 400
+    assert "格式不受支持" in response.content.decode()
+    assert Case.objects.count() == 0 and Attachment.objects.count() == 0 and not any(tmp_path.rglob("*.*"))
+
+
 def test_report_form_needs_login(client, report_data):
     response = client.post("/m/report/", report_data())
     assert response.status_code == 302 and response["Location"].startswith("/m/login/")
